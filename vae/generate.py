@@ -1,0 +1,91 @@
+"""Pictures from a trained model: latent grids, reconstructions, interpolations, PNG bytes.
+
+Every function decodes all its points in one batched ``model.decode`` call.
+"""
+
+from __future__ import annotations
+
+import io
+from statistics import NormalDist
+
+import numpy as np
+
+from vae.model import IMAGE_SIZE
+
+
+def grid_axis(n: int, spacing: str = "linspace", extent: float = 3.0) -> np.ndarray:
+    """n coordinates along one latent axis, ascending.
+
+    "linspace": evenly from -extent to +extent (the seed tutorial's grid).
+    "quantile": standard-normal quantiles of linspace(0.03, 0.97, n), as in Kingma &
+    Welling's figure: equal prior mass per cell, so the grid shows what the prior samples.
+    """
+    if spacing == "linspace":
+        return np.linspace(-extent, extent, n)
+    if spacing == "quantile":
+        return np.array([NormalDist().inv_cdf(p) for p in np.linspace(0.03, 0.97, n)])
+    raise ValueError(f"spacing must be 'linspace' or 'quantile', not {spacing!r}")
+
+
+def grid_points(n: int, spacing: str = "linspace", extent: float = 3.0, latent_dim: int = 2) -> np.ndarray:
+    """(n*n, latent_dim) points in reading order: top row is the largest z2, left column the smallest z1.
+
+    For latent_dim > 2 the grid spans the first two coordinates; the rest stay at 0.
+    """
+    axis = grid_axis(n, spacing, extent)
+    z1, z2 = np.meshgrid(axis, axis[::-1])
+    points = np.zeros((n * n, latent_dim), dtype=np.float32)
+    points[:, 0], points[:, 1] = z1.ravel(), z2.ravel()
+    return points
+
+
+def tile(images: np.ndarray, n_cols: int) -> np.ndarray:
+    """(N, 784) or (N, 28, 28) -> one (rows*28, n_cols*28) image; missing cells are black."""
+    images = np.asarray(images).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
+    n_rows = -(-len(images) // n_cols)
+    canvas = np.zeros((n_rows * IMAGE_SIZE, n_cols * IMAGE_SIZE), dtype=np.float32)
+    for i, image in enumerate(images):
+        r, c = divmod(i, n_cols)
+        canvas[r * IMAGE_SIZE : (r + 1) * IMAGE_SIZE, c * IMAGE_SIZE : (c + 1) * IMAGE_SIZE] = image
+    return canvas
+
+
+def latent_grid(model, n: int = 20, spacing: str = "linspace", extent: float = 3.0) -> np.ndarray:
+    """The decoded n x n grid as one (n*28, n*28) float image in [0, 1]."""
+    return tile(model.decode(grid_points(n, spacing, extent, model.latent_dim)), n)
+
+
+def reconstruct(model, x: np.ndarray) -> np.ndarray:
+    """Decode each image's mean code: (N, 784) -> (N, 784) probabilities (no sampling noise)."""
+    z_mean, _ = model.encode(x)
+    return model.decode(z_mean)
+
+
+def interpolate(model, z_start, z_end, steps: int = 10) -> np.ndarray:
+    """Decoded images along the straight line from z_start to z_end: (steps, 784)."""
+    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
+    z = (1 - t) * np.asarray(z_start, np.float32) + t * np.asarray(z_end, np.float32)
+    return model.decode(z)
+
+
+def sample_sheet(model, seed: int = 0, n: int = 10, n_random: int = 20) -> np.ndarray:
+    """The per-epoch progress picture: an n x n quantile grid over (z1, z2), a gap, then
+    n_random digits from fixed prior samples (the same z every epoch for a given seed)."""
+    z_random = np.random.default_rng(seed).standard_normal((n_random, model.latent_dim)).astype(np.float32)
+    grid = grid_points(n, "quantile", latent_dim=model.latent_dim)
+    images = model.decode(np.concatenate([grid, z_random]))
+    top, bottom = tile(images[: n * n], n), tile(images[n * n :], n)
+    gap = np.full((4, top.shape[1]), 0.5, dtype=np.float32)
+    return np.concatenate([top, gap, bottom])
+
+
+def to_png(image: np.ndarray, scale: int = 1) -> bytes:
+    """Float image in [0, 1] -> PNG bytes, upscaled by an integer factor with crisp pixels."""
+    from PIL import Image
+
+    pixels = (np.clip(image, 0.0, 1.0) * 255).round().astype(np.uint8)
+    if scale > 1:
+        pixels = pixels.repeat(scale, axis=0).repeat(scale, axis=1)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, mode="L").save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -1,0 +1,152 @@
+"""The VAE: a Dense encoder to (z_mean, z_log_var), the reparameterization trick, a Dense decoder.
+
+Keras 3 can only save a subclassed model it can rebuild: so the class is registered,
+builds its own encoder and decoder from plain numbers in ``__init__`` and returns those
+numbers from ``get_config``. ``model.save("x.keras")`` / ``keras.models.load_model``
+then round-trip config, weights and optimizer state with no custom_objects, as long as
+this module is imported (``import vae`` does it).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from vae.losses import vae_loss
+
+IMAGE_SIZE = 28
+N_PIXELS = IMAGE_SIZE * IMAGE_SIZE
+
+
+@keras.saving.register_keras_serializable(package="vae")
+class Sampling(layers.Layer):
+    """z = mean + sigma * eps: the noise is an input, so gradients flow to mean and log_var."""
+
+    def __init__(self, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        eps = keras.random.normal(tf.shape(z_mean), seed=self.seed_generator)
+        return z_mean + tf.exp(0.5 * z_log_var) * eps
+
+    def get_config(self) -> dict:
+        return super().get_config() | {"seed": self.seed}
+
+
+def build_encoder(latent_dim: int, hidden: tuple[int, ...]) -> keras.Model:
+    x = inputs = keras.Input(shape=(N_PIXELS,), name="image")
+    for i, width in enumerate(hidden):
+        x = layers.Dense(width, activation="relu", name=f"enc_{i}")(x)
+    z_mean = layers.Dense(latent_dim, name="z_mean")(x)
+    z_log_var = layers.Dense(latent_dim, name="z_log_var")(x)
+    return keras.Model(inputs, [z_mean, z_log_var], name="encoder")
+
+
+def build_decoder(latent_dim: int, hidden: tuple[int, ...]) -> keras.Model:
+    """Mirror of the encoder; returns logits (sigmoid gives pixel probabilities)."""
+    x = inputs = keras.Input(shape=(latent_dim,), name="z")
+    for i, width in enumerate(reversed(hidden)):
+        x = layers.Dense(width, activation="relu", name=f"dec_{i}")(x)
+    logits = layers.Dense(N_PIXELS, name="logits")(x)
+    return keras.Model(inputs, logits, name="decoder")
+
+
+@keras.saving.register_keras_serializable(package="vae")
+class VAE(keras.Model):
+    def __init__(
+        self,
+        latent_dim: int = 2,
+        hidden: tuple[int, ...] = (512, 256),
+        kl_weight: float = 1.0,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.latent_dim = int(latent_dim)
+        self.hidden = tuple(int(h) for h in hidden)
+        self.kl_weight = float(kl_weight)
+        self.seed = seed
+        self.encoder = build_encoder(self.latent_dim, self.hidden)
+        self.decoder = build_decoder(self.latent_dim, self.hidden)
+        self.sampling = Sampling(seed=seed, name="sampling")
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
+        self.kl_tracker = keras.metrics.Mean(name="kl")
+        # Encoder and decoder are functional models, built on creation; saying so lets
+        # save_weights / load_model work before the first call.
+        self.built = True
+        self._decode_fn = None
+        self._encode_fn = None
+
+    def get_config(self) -> dict:
+        return super().get_config() | {
+            "latent_dim": self.latent_dim,
+            "hidden": list(self.hidden),
+            "kl_weight": self.kl_weight,
+            "seed": self.seed,
+        }
+
+    @property
+    def metrics(self) -> list:
+        return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
+
+    def call(self, x, training: bool = False):
+        """Reconstruction logits of x through a sampled z."""
+        z_mean, z_log_var = self.encoder(x, training=training)
+        return self.decoder(self.sampling([z_mean, z_log_var]), training=training)
+
+    def _step_losses(self, x, training: bool):
+        z_mean, z_log_var = self.encoder(x, training=training)
+        z = self.sampling([z_mean, z_log_var])
+        logits = self.decoder(z, training=training)
+        return vae_loss(x, logits, z_mean, z_log_var, self.kl_weight)
+
+    def _report(self, loss, reconstruction, kl) -> dict:
+        self.loss_tracker.update_state(loss)
+        self.reconstruction_tracker.update_state(reconstruction)
+        self.kl_tracker.update_state(kl)
+        return {m.name: m.result() for m in self.metrics}
+
+    def train_step(self, data):
+        x = data[0] if isinstance(data, tuple) else data
+        with tf.GradientTape() as tape:
+            loss, reconstruction, kl = self._step_losses(x, training=True)
+        grads = tape.gradient(loss, self.trainable_weights)
+        self.optimizer.apply(grads, self.trainable_weights)
+        return self._report(loss, reconstruction, kl)
+
+    def test_step(self, data):
+        x = data[0] if isinstance(data, tuple) else data
+        return self._report(*self._step_losses(x, training=False))
+
+    # ---- the public fast paths: numpy in, numpy out, one compiled graph each ----
+
+    def decode(self, z) -> np.ndarray:
+        """(N, latent_dim) latent points -> (N, 784) pixel probabilities."""
+        if self._decode_fn is None:
+            spec = tf.TensorSpec([None, self.latent_dim], tf.float32)
+            self._decode_fn = tf.function(lambda z: tf.sigmoid(self.decoder(z, training=False)), input_signature=[spec])
+        z = np.asarray(z, dtype=np.float32).reshape(-1, self.latent_dim)
+        return self._decode_fn(z).numpy()
+
+    def encode(self, x) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 784) images in [0, 1] -> (z_mean, z_log_var), each (N, latent_dim)."""
+        if self._encode_fn is None:
+            spec = tf.TensorSpec([None, N_PIXELS], tf.float32)
+            self._encode_fn = tf.function(lambda x: self.encoder(x, training=False), input_signature=[spec])
+        x = np.asarray(x, dtype=np.float32).reshape(-1, N_PIXELS)
+        z_mean, z_log_var = self._encode_fn(x)
+        return z_mean.numpy(), z_log_var.numpy()
+
+
+def build_vae(config) -> VAE:
+    """A fresh, compiled VAE for a VAEConfig."""
+    model = VAE(latent_dim=config.latent_dim, hidden=config.hidden, kl_weight=config.kl_weight, seed=config.seed)
+    # XLA fuses the small Dense layers' kernels: ~1.8x faster epochs on a 2-core CPU (benchmarks/).
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=config.lr), jit_compile=True, steps_per_execution=10)
+    return model
