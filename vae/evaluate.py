@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from vae.io import atomic_write_json, _read_json
+from vae.io import atomic_write_json, read_json
 from vae.losses import kl_nats, reconstruction_nats
 
 
@@ -31,7 +31,7 @@ def negative_elbo(model, x: np.ndarray, batch_size: int = 1000, seed: int = 0) -
 def write_metrics(run_dir: str | Path, model, x_test: np.ndarray, cheap: bool = True) -> dict:
     """Compute the figures and merge them into metrics.json."""
     path = Path(run_dir) / "metrics.json"
-    metrics = _read_json(path, default={})
+    metrics = read_json(path, default={})
     metrics["test"] = negative_elbo(model, x_test)
     atomic_write_json(path, metrics)
     return metrics

@@ -85,7 +85,7 @@ def atomic_save_model(model, path: str | Path) -> None:
 def write_status(run_dir: str | Path, **fields) -> dict:
     """Merge ``fields`` into status.json (read-modify-write; only train.py writes it)."""
     path = Path(run_dir) / "status.json"
-    status = _read_json(path, default={})
+    status = read_json(path, default={})
     status.update(fields, updated=time.time())
     atomic_write_json(path, status)
     return status
@@ -114,7 +114,7 @@ def pid_alive(pid: int | None) -> bool:
 
 def read_status(run_dir: str | Path) -> dict:
     """status.json, with 'running' turned into 'interrupted' when its process is gone."""
-    status = _read_json(Path(run_dir) / "status.json", default={})
+    status = read_json(Path(run_dir) / "status.json", default={})
     if status.get("state") == "running" and not pid_alive(status.get("pid")):
         status["state"] = "interrupted"
         status["message"] = f"training process {status.get('pid')} is no longer running (killed?)"
@@ -124,7 +124,7 @@ def read_status(run_dir: str | Path) -> dict:
 # ------------------------------------------------------------------------- runs
 
 
-def _read_json(path: Path, default=None):
+def read_json(path: Path, default=None):
     if not path.exists():
         if default is not None:
             return default
@@ -150,7 +150,7 @@ def commit_epoch(run_dir: str | Path, model, history: list[dict]) -> None:
 
 
 def read_history(run_dir: str | Path) -> tuple[str, list[dict]]:
-    data = _read_json(Path(run_dir) / "history.json")
+    data = read_json(Path(run_dir) / "history.json")
     try:
         model_file, epochs = data["model_file"], list(data["epochs"])
         if not all(set(HISTORY_KEYS) <= set(entry) for entry in epochs):
@@ -211,7 +211,7 @@ def load_run(run_dir: str | Path, with_model: bool = True, compile: bool = True)
     if not run_dir.is_dir():
         raise RunError(f"{run_dir} is not a directory")
     try:
-        config = VAEConfig.from_dict(_read_json(run_dir / "config.json"))
+        config = VAEConfig.from_dict(read_json(run_dir / "config.json"))
     except (TypeError, ValueError) as err:
         raise RunError(f"config.json: {err}") from err
     if config.version != VAEConfig.version:
@@ -223,7 +223,7 @@ def load_run(run_dir: str | Path, with_model: bool = True, compile: bool = True)
         history=history,
         model_file=model_file,
         status=read_status(run_dir),
-        metrics=_read_json(run_dir / "metrics.json", default={}),
+        metrics=read_json(run_dir / "metrics.json", default={}),
         latents=load_latents(run_dir),
     )
     if with_model:
