@@ -176,7 +176,7 @@ def _load_npz_split(path: Path, split: str, info: DatasetInfo) -> Split:
             images, labels = npz[f"x_{split}"], npz[f"y_{split}"]
     except Exception as err:  # zipfile, KeyError, ValueError: all mean "not a usable npz"
         raise DataError(f"{path}: not a readable Keras {info.keras_npz} ({err}); delete it") from err
-    for array, stem in zip((images, labels), _STEMS[split]):
+    for array, stem in zip((images, labels), _STEMS[split], strict=True):
         _check_sha256(encode_idx(array), stem, info, f"{path} [{stem}]")
     return Split(images, labels)
 
