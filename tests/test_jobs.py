@@ -1,0 +1,185 @@
+import json
+import multiprocessing
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from vae import jobs
+
+# Stands in for train.py (its name must contain "train.py": vae.io.pid_alive checks the command line).
+# It writes status.json the way train.py does, an epoch every 0.2 s, and stops cleanly on SIGTERM.
+FAKE_TRAIN = """
+import json, os, signal, sys, time
+out = sys.argv[sys.argv.index("--out") + 1]
+epochs = int(sys.argv[sys.argv.index("--epochs") + 1])
+def status(**fields):
+    with open(os.path.join(out, ".status.tmp"), "w") as f:
+        json.dump(dict(fields, pid=os.getpid(), epochs=epochs, argv=sys.argv[1:]), f)
+    os.replace(os.path.join(out, ".status.tmp"), os.path.join(out, "status.json"))
+stop = []
+signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+if os.environ.get("FAKE_TRAIN_CRASH"):
+    sys.exit(3)
+for epoch in range(epochs):
+    status(state="running", epoch=epoch, progress=0.5)
+    time.sleep(0.2)
+    if stop:
+        status(state="cancelled", epoch=epoch, message="cancelled")
+        sys.exit(0)
+status(state="finished", epoch=epochs, message="finished")
+"""
+
+
+@pytest.fixture
+def script(tmp_path):
+    path = tmp_path / "fake_train.py"
+    path.write_text(FAKE_TRAIN)
+    return path
+
+
+@pytest.fixture
+def runs_dir(tmp_path):
+    yield tmp_path / "runs"
+    job = jobs.current(tmp_path / "runs")
+    if job is not None and job.running:
+        os.kill(job.pid, signal.SIGKILL)
+
+
+def wait_for(predicate, timeout=20.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {predicate}")
+
+
+def state(runs_dir):
+    return jobs.current(runs_dir).status.get("state")
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"epochs": 0}, "epochs must be between 1 and 50"),
+        ({"epochs": 51}, "epochs must be between 1 and 50"),
+        ({"epochs": "many"}, "invalid training settings"),
+        ({"kl_weight": 1e-5}, "kl_weight must be between"),
+        ({"kl_weight": 11}, "kl_weight must be between"),
+        ({"kl_weight": float("nan")}, "kl_weight must be between"),
+        ({"subset": 10}, "subset must be between"),
+    ],
+)
+def test_limits_are_enforced_where_jobs_start(runs_dir, script, settings, message):
+    with pytest.raises(jobs.JobError, match=message):
+        jobs.start(runs_dir, **({"kl_weight": 1.0, "epochs": 5} | settings), script=script)
+    assert jobs.current(runs_dir) is None
+    assert not runs_dir.exists() or not [p for p in runs_dir.iterdir() if p.is_dir()]
+
+
+def test_a_job_runs_train_with_an_argument_list_to_the_end(runs_dir, script):
+    job = jobs.start(runs_dir, kl_weight=0.0784, epochs=3, subset=2000, script=script)
+    assert job.running and job.run_dir.parent == runs_dir
+    wait_for(lambda: state(runs_dir) == "finished")
+    job = jobs.current(runs_dir)
+    assert job.fraction_done == 1.0 and not job.running
+    assert job.status["argv"] == ["--out", str(job.run_dir), "--epochs", "3", "--kl-weight", "0.0784", "--subset", "2000"]  # fmt: skip
+    assert job.settings == {"kl_weight": 0.0784, "epochs": 3, "subset": 2000}
+
+
+def test_a_second_start_is_refused_while_a_job_runs(runs_dir, script):
+    first = jobs.start(runs_dir, kl_weight=1.0, epochs=50, script=script)
+    wait_for(lambda: state(runs_dir) == "running")
+    with pytest.raises(jobs.JobError, match="already running"):
+        jobs.start(runs_dir, kl_weight=4.0, epochs=5, script=script)
+    assert jobs.current(runs_dir).name == first.name
+    assert jobs.cancel(runs_dir)
+    wait_for(lambda: state(runs_dir) == "cancelled")
+    second = jobs.start(runs_dir, kl_weight=4.0, epochs=1, script=script)  # free again
+    assert second.name != first.name
+
+
+def test_sessions_pressing_train_at_once_start_exactly_one_job(runs_dir, script):
+    barrier, started, refused = threading.Barrier(8), [], []
+
+    def press_train():
+        barrier.wait()
+        try:
+            started.append(jobs.start(runs_dir, kl_weight=1.0, epochs=50, script=script))
+        except jobs.JobError as err:
+            refused.append(str(err))
+
+    threads = [threading.Thread(target=press_train) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(started) == 1 and len(refused) == 7
+    assert len([p for p in runs_dir.iterdir() if p.is_dir()]) == 1
+
+
+def _server_presses_train(runs_dir, script, barrier, results):
+    barrier.wait()
+    try:
+        jobs.start(runs_dir, kl_weight=1.0, epochs=50, script=script)
+        results.put("started")
+    except jobs.JobError:
+        results.put("refused")
+
+
+def test_two_server_processes_pressing_train_at_once_start_exactly_one_job(runs_dir, script):
+    context = multiprocessing.get_context("fork")  # the children need jobs.start only, not a fresh TensorFlow
+    barrier, results = context.Barrier(4), context.Queue()
+    servers = [context.Process(target=_server_presses_train, args=(runs_dir, script, barrier, results)) for _ in range(4)]  # fmt: skip
+    for server in servers:
+        server.start()
+    for server in servers:
+        server.join(30)
+    assert sorted(results.get(timeout=5) for _ in servers) == ["refused"] * 3 + ["started"]
+    assert jobs.current(runs_dir).running
+
+
+def test_a_restarted_server_reattaches_and_can_cancel(runs_dir, script):
+    job = jobs.start(runs_dir, kl_weight=1.0, epochs=50, script=script)
+    wait_for(lambda: state(runs_dir) == "running")
+    jobs._children.clear()  # what a new server process knows: only the files
+    again = jobs.current(runs_dir)
+    assert again.running and again.pid == job.pid and again.name == job.name
+    assert jobs.cancel(runs_dir)
+    wait_for(lambda: state(runs_dir) == "cancelled")
+    os.waitpid(job.pid, 0)  # reap it ourselves, as the lost Popen object would have
+    assert not jobs.cancel(runs_dir)
+
+
+def test_cancel_while_train_py_is_still_starting_reads_as_cancelled(runs_dir, script):
+    jobs.start(runs_dir, kl_weight=1.0, epochs=50, script=script)
+    assert jobs.cancel(runs_dir)  # before the script has a SIGTERM handler or a status.json
+    wait_for(lambda: state(runs_dir) in ("cancelled", "failed"))
+    assert state(runs_dir) == "cancelled"
+
+
+def test_a_killed_job_reads_as_interrupted_and_frees_the_slot(runs_dir, script):
+    job = jobs.start(runs_dir, kl_weight=1.0, epochs=50, script=script)
+    wait_for(lambda: state(runs_dir) == "running")
+    os.kill(job.pid, signal.SIGKILL)
+    wait_for(lambda: state(runs_dir) == "interrupted")
+    assert "no longer running" in jobs.current(runs_dir).status["message"]
+    jobs.start(runs_dir, kl_weight=1.0, epochs=1, script=script)
+
+
+def test_a_job_that_dies_before_writing_status_reads_as_failed(runs_dir, script, monkeypatch):
+    monkeypatch.setenv("FAKE_TRAIN_CRASH", "1")
+    jobs.start(runs_dir, kl_weight=1.0, epochs=5, script=script)
+    wait_for(lambda: state(runs_dir) == "failed")
+    assert "train.log" in jobs.current(runs_dir).status["message"]
+
+
+def test_a_garbage_job_file_means_no_job(runs_dir):
+    runs_dir.mkdir()
+    (runs_dir / jobs.JOB_FILE).write_text(json.dumps({"run": "x", "pid": "not a pid"}))
+    assert jobs.current(runs_dir) is None
+    (runs_dir / jobs.JOB_FILE).write_text("{garbage")
+    assert jobs.current(runs_dir) is None

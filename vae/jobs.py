@@ -1,0 +1,172 @@
+"""One background training job per runs/ folder, shared by every session and server process.
+
+The app never trains in its own process: ``start`` runs train.py as a subprocess
+(an argument list, no shell) writing a new run under runs/. Everything about the job
+lives on disk, so any session, a reloaded page or a restarted server finds it again:
+
+    runs/.job.json    which run the latest job writes, its pid and settings
+    runs/.job.lock    held (fcntl.flock) while deciding whether a job may start
+    runs/<run>/status.json, train.log   written by train.py and by its output
+
+Two sessions (threads) or two servers (processes) pressing Train at the same moment
+both take the lock in turn; the second sees the first's live pid and is refused. The
+limits are checked here, not only in the widgets, since any caller could pass anything.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from vae.io import atomic_write_json, pid_alive, read_json, read_status
+
+TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "train.py"
+EPOCHS = (1, 50)
+KL_WEIGHT = (1e-4, 10.0)
+SUBSET = (100, 60_000)
+JOB_FILE, LOCK_FILE = ".job.json", ".job.lock"
+
+_children: dict[int, subprocess.Popen] = {}  # jobs this process started: polled so they never linger as zombies
+
+
+class JobError(Exception):
+    """A job that may not start (limits, another job running); the message is for the user."""
+
+
+@dataclass
+class Job:
+    run_dir: Path
+    pid: int
+    settings: dict  # kl_weight, epochs, subset as started
+    started: float
+    status: dict  # status.json of the run, 'running' already checked against the pid
+
+    @property
+    def name(self) -> str:
+        return self.run_dir.name
+
+    @property
+    def running(self) -> bool:
+        return self.status.get("state") in ("starting", "running")
+
+    @property
+    def fraction_done(self) -> float:
+        """Epochs completed plus the current epoch's share, over all epochs: 0..1."""
+        epochs = self.status.get("epochs") or self.settings.get("epochs") or 1
+        done = (self.status.get("epoch") or 0) + (self.status.get("progress") or 0.0)
+        return min(max(done / epochs, 0.0), 1.0)
+
+
+def check_settings(kl_weight: float, epochs: int, subset: int | None) -> dict:
+    """The job's settings, validated; JobError says which is out of range."""
+    try:
+        kl_weight, epochs = float(kl_weight), int(epochs)
+        subset = None if subset is None else int(subset)
+    except (TypeError, ValueError) as err:
+        raise JobError(f"invalid training settings: {err}") from None
+    if not (math.isfinite(kl_weight) and KL_WEIGHT[0] <= kl_weight <= KL_WEIGHT[1]):
+        raise JobError(f"kl_weight must be between {KL_WEIGHT[0]:g} and {KL_WEIGHT[1]:g}, not {kl_weight:g}")
+    if not EPOCHS[0] <= epochs <= EPOCHS[1]:
+        raise JobError(f"epochs must be between {EPOCHS[0]} and {EPOCHS[1]}, not {epochs}")
+    if subset is not None and not SUBSET[0] <= subset <= SUBSET[1]:
+        raise JobError(f"the training subset must be between {SUBSET[0]} and {SUBSET[1]} images, not {subset}")
+    return {"kl_weight": kl_weight, "epochs": epochs, "subset": subset}
+
+
+@contextmanager
+def _locked(runs_dir: Path):
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    with open(runs_dir / LOCK_FILE, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released on close, and by the kernel if we die
+        yield
+
+
+def current(runs_dir: str | Path) -> Job | None:
+    """The latest job started in runs_dir (running or not), or None if there never was one."""
+    for pid, child in list(_children.items()):
+        if child.poll() is not None:
+            del _children[pid]
+    runs_dir = Path(runs_dir)
+    record = read_json(runs_dir / JOB_FILE, default={})
+    try:
+        run_dir, pid = runs_dir / Path(record["run"]).name, int(record["pid"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    status = read_status(run_dir)
+    alive = pid_alive(pid)
+    if alive and status.get("state") != "running":
+        status = status | {"state": "starting", "message": "starting train.py"}
+    elif not alive and not status.get("state"):  # it died while starting up, before it could handle SIGTERM
+        if record.get("cancelled"):
+            status = {"state": "cancelled", "message": "cancelled before training started"}
+        else:
+            status = {
+                "state": "failed",
+                "message": f"train.py exited before writing status.json (see {run_dir}/train.log)",
+            }
+    return Job(run_dir, pid, record.get("settings", {}), record.get("started", 0.0), status)
+
+
+def new_run_name(settings: dict) -> str:
+    subset = f"-n{settings['subset']}" if settings["subset"] else ""
+    return f"kl{settings['kl_weight']:g}-e{settings['epochs']}{subset}-{time.strftime('%m%d-%H%M%S')}"
+
+
+def start(
+    runs_dir: str | Path,
+    kl_weight: float,
+    epochs: int,
+    subset: int | None = None,
+    data_dir: str | None = None,
+    script: Path = TRAIN_SCRIPT,
+) -> Job:
+    """Start train.py writing a new run in runs_dir. JobError if another job runs or a setting is out of range."""
+    settings = check_settings(kl_weight, epochs, subset)
+    runs_dir = Path(runs_dir)
+    with _locked(runs_dir):
+        job = current(runs_dir)
+        if job is not None and job.running:
+            raise JobError(f"A training job is already running ({job.name}); wait for it or cancel it.")
+        name = new_run_name(settings)
+        while (runs_dir / name).exists():  # two starts within one second
+            name += "-b"
+        run_dir = runs_dir / name
+        run_dir.mkdir()
+        argv = [sys.executable, str(script), "--out", str(run_dir), "--epochs", str(settings["epochs"])]
+        argv += ["--kl-weight", repr(settings["kl_weight"])]
+        if settings["subset"]:
+            argv += ["--subset", str(settings["subset"])]
+        if data_dir:
+            argv += ["--data-dir", str(data_dir)]
+        with open(run_dir / "train.log", "wb") as log:
+            # A session of its own: the job survives a restart of the server (and its Ctrl-C),
+            # and the app reattaches to it through .job.json.
+            child = subprocess.Popen(
+                argv, cwd=script.parent, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        _children[child.pid] = child
+        record = {"run": name, "pid": child.pid, "settings": settings, "started": time.time(), "argv": argv}
+        atomic_write_json(runs_dir / JOB_FILE, record)
+    return current(runs_dir)
+
+
+def cancel(runs_dir: str | Path) -> bool:
+    """Ask the running job to stop (SIGTERM: train.py finishes its batch and saves). False if none runs."""
+    runs_dir = Path(runs_dir)
+    with _locked(runs_dir):
+        job = current(runs_dir)
+        if job is None or not job.running or not pid_alive(job.pid):
+            return False
+        record = read_json(runs_dir / JOB_FILE, default={})
+        atomic_write_json(runs_dir / JOB_FILE, record | {"cancelled": time.time()})
+        os.kill(job.pid, signal.SIGTERM)
+    return True
