@@ -1,0 +1,144 @@
+"""The latent pad's decoder runs in the browser: its JS (run here under node) must match model.decode."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import subprocess
+import types
+
+import keras
+import numpy as np
+import pytest
+from conftest import ROOT, skip_or_fail
+
+from vae.io import load_run
+from vae.model import VAE
+from vae.pad import MAX_SCATTER_POINTS, latent_pad, pack_decoder, packed_decoder, read_digest
+
+PAD_JS = ROOT / "vae" / "static" / "pad.mjs"
+# Unpacks the bytes with the page's own functions and decodes each point: what the browser does.
+NODE_DRIVER = """
+import { readFileSync } from "node:fs";
+const [padUrl, packedPath, pointsJson] = process.argv.slice(1);
+const { unpackDecoder, makeDecoder } = await import(padUrl);
+const decoder = unpackDecoder(new Uint8Array(readFileSync(packedPath)));
+const decode = makeDecoder(decoder);
+const images = JSON.parse(pointsJson).map((z) => Array.from(decode(z)));
+console.log(JSON.stringify({ digest: decoder.digest, images, points: Array.from(decoder.points), labels: Array.from(decoder.labels) }));
+"""
+TOLERANCE = 1e-4  # issue 4: max abs pixel difference between the browser and Python
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    path = shutil.which("node")
+    if path is None:
+        skip_or_fail("node is not installed: the browser decoder's parity with Python cannot be checked")
+    return path
+
+
+def run_js(node: str, packed: bytes, points: np.ndarray, tmp_path) -> dict:
+    packed_path = tmp_path / "decoder.bin"
+    packed_path.write_bytes(packed)
+    result = subprocess.run(
+        [
+            node,
+            "--input-type=module",
+            "-e",
+            NODE_DRIVER,
+            "--",
+            PAD_JS.as_uri(),
+            str(packed_path),
+            json.dumps(points.tolist()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def parity_points() -> np.ndarray:
+    """A grid over the usual range, the origin, points far outside it, and random ones."""
+    grid = np.stack(np.meshgrid(np.linspace(-4, 4, 7), np.linspace(-4, 4, 7)), -1).reshape(-1, 2)
+    far = np.array([[0.0, 0.0], [12.0, -9.0], [-30.0, 25.0]])
+    return np.concatenate([grid, far, np.random.default_rng(0).normal(size=(10, 2)) * 2]).astype(np.float32)
+
+
+def with_random_biases(model: VAE, seed: int = 0) -> VAE:
+    """Fresh Dense biases are zero: give them values, or the parity test cannot see a bias bug."""
+    rng = np.random.default_rng(seed)
+    for layer in model.decoder.layers:
+        if layer.get_weights():
+            kernel, bias = layer.get_weights()
+            layer.set_weights([kernel, rng.normal(scale=0.3, size=bias.shape).astype(np.float32)])
+    return model
+
+
+@pytest.mark.parametrize("hidden", [(512, 256), (64,)])  # the default decoder 2-256-512-784, and one hidden layer
+def test_js_decoder_matches_python_on_random_weights(node, tmp_path, hidden):
+    keras.utils.set_random_seed(1)
+    model = with_random_biases(VAE(latent_dim=2, hidden=hidden))
+    points = parity_points()
+    out = run_js(node, pack_decoder(model), points, tmp_path)
+    difference = np.abs(np.array(out["images"]) - model.decode(points)).max()
+    assert difference <= TOLERANCE, f"JS decoder differs from model.decode by {difference:.2e}"
+
+
+@pytest.mark.slow
+def test_js_decoder_matches_python_on_a_trained_run(node, tmp_path, tiny_run):
+    run = load_run(tiny_run)
+    latents, labels = run.latents["mean"], run.latents["labels"]
+    points = np.concatenate([parity_points(), latents[:20]])
+    packed = pack_decoder(run.model, latents, labels)
+    out = run_js(node, packed, points, tmp_path)
+    difference = np.abs(np.array(out["images"]) - run.model.decode(points)).max()
+    print(f"trained run: max abs pixel difference JS vs Python = {difference:.2e}")
+    assert difference <= TOLERANCE
+
+    # The scatter behind the pad arrives intact: an even subsample that keeps every digit.
+    points_js = np.array(out["points"]).reshape(-1, 2)
+    assert len(points_js) == min(len(latents), MAX_SCATTER_POINTS)
+    keep = np.linspace(0, len(latents) - 1, len(points_js)).astype(int)
+    np.testing.assert_array_equal(points_js, latents[keep])
+    np.testing.assert_array_equal(out["labels"], labels[keep])
+    assert out["digest"] == read_digest(packed)
+
+
+def test_packed_layout_is_aligned_and_self_describing():
+    model = VAE(latent_dim=2, hidden=(32, 16))
+    packed = pack_decoder(model, np.zeros((5, 2), np.float32), np.arange(5))
+    (length,) = struct.unpack_from("<I", packed)
+    header = json.loads(packed[4 : 4 + length])
+    assert length % 4 == 0
+    assert [(layer["inputs"], layer["outputs"], layer["activation"]) for layer in header["layers"]] == [
+        (2, 16, "relu"),
+        (16, 32, "relu"),
+        (32, 784, "sigmoid"),
+    ]
+    n_floats = sum(i * o + o for i, o, _ in [(2, 16, 0), (16, 32, 0), (32, 784, 0)]) + 5 * 2
+    assert len(packed) == 4 + length + 4 * n_floats + 5
+
+
+def test_packing_is_remembered_per_model_and_redone_for_new_latents():
+    model = VAE(latent_dim=2, hidden=(8,))
+    latents, labels = np.ones((4, 2), np.float32), np.arange(4)
+    digest, packed = packed_decoder(model, latents, labels)
+    assert packed_decoder(model, latents.copy(), labels.copy())[1] is packed  # same content, e.g. st.cache_data copies
+    assert packed_decoder(model, latents + 1, labels)[0] != digest
+    assert packed_decoder(VAE(latent_dim=2, hidden=(8,)), latents, labels)[0] != digest  # other weights
+
+
+def test_bad_input_is_refused_with_a_reason():
+    with pytest.raises(ValueError, match="2-D latent space"):
+        latent_pad(VAE(latent_dim=3, hidden=(8,)))
+    with pytest.raises(ValueError, match="3 latents but 2 labels"):
+        pack_decoder(VAE(latent_dim=2, hidden=(8,)), np.zeros((3, 2)), np.zeros(2))
+    tanh_decoder = keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(784)]
+    )
+    with pytest.raises(ValueError, match="activation 'tanh'"):
+        pack_decoder(types.SimpleNamespace(decoder=tanh_decoder))
