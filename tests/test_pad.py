@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import pytest
 from conftest import ROOT, skip_or_fail
+from streamlit.testing.v1 import AppTest
 
 from vae.io import load_run
 from vae.model import VAE
@@ -130,6 +131,32 @@ def test_packing_is_remembered_per_model_and_redone_for_new_latents():
     assert packed_decoder(model, latents.copy(), labels.copy())[1] is packed  # same content, e.g. st.cache_data copies
     assert packed_decoder(model, latents + 1, labels)[0] != digest
     assert packed_decoder(VAE(latent_dim=2, hidden=(8,)), latents, labels)[0] != digest  # other weights
+
+
+def pad_app():
+    import streamlit as st
+
+    from vae.model import VAE
+    from vae.pad import latent_pad
+
+    @st.cache_resource
+    def model():
+        return VAE(latent_dim=2, hidden=(8,))
+
+    point = latent_pad(model(), z=(0.5, -0.25), extent=2.0, key="pad")
+    st.write(f"released: {point}")
+
+
+def test_the_weights_travel_once_per_session_and_the_point_every_run():
+    at = AppTest.from_function(pad_app).run(timeout=60)
+    assert not at.exception
+    assert [e.key for e in at.get("bidi_component")] == ["pad", "pad-decoder"]
+    pad, decoder = (e.proto for e in at.get("bidi_component"))
+    assert json.loads(pad.json) == {"z": [0.5, -0.25], "extent": 2.0, "size": 280, "digest": read_digest(decoder.bytes)}
+    assert at.markdown[0].value == "released: None"  # nothing dragged yet
+
+    at.run()
+    assert [e.key for e in at.get("bidi_component")] == ["pad"]  # the page keeps the decoder it has
 
 
 def test_bad_input_is_refused_with_a_reason():

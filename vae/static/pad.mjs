@@ -81,7 +81,8 @@ const IMAGE_SIZE = 28;
 const DIGIT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
 // Frames decoded in this page, read by benchmarks/drag_fps.py: the page's own clock.
-const stats = (globalThis.__padStats = { frames: 0, t0: null, t1: null, decodeMs: [] });
+// decodeMs: the forward pass; frameMs: decode + drawing both canvases (last 1,000 frames each).
+const stats = (globalThis.__padStats = { frames: 0, t0: null, t1: null, decodeMs: [], frameMs: [] });
 
 function createPad(root) {
   const wrapper = document.createElement("div");
@@ -146,8 +147,11 @@ function createPad(root) {
     context.lineTo(pad.size, pad.size - toPixel(0));
     context.stroke();
     context.strokeRect(0.5, 0.5, pad.size - 1, pad.size - 1);
-    context.fillText(`z1 →  ±${pad.extent}`, pad.size - 62, pad.size - toPixel(0) - 4);
-    context.fillText("z2 ↑", toPixel(0) + 4, 12);
+    context.fillText("z₂", toPixel(0) + 4, 12);
+    context.fillText(`−${pad.extent}`, 3, pad.size - 4);
+    context.textAlign = "right";
+    context.fillText("z₁", pad.size - 4, pad.size - toPixel(0) + 12);
+    context.fillText(`${pad.extent}`, pad.size - 3, pad.size - 4);
     const { points, labels } = pad.decoder;
     context.globalAlpha = 0.35;
     for (let n = 0; n < labels.length; n++) {
@@ -192,8 +196,10 @@ function createPad(root) {
     stats.frames += 1;
     stats.t0 ??= now;
     stats.t1 = now;
-    stats.decodeMs.push(decodeMs);
-    if (stats.decodeMs.length > 1000) stats.decodeMs.shift();
+    for (const [list, ms] of [[stats.decodeMs, decodeMs], [stats.frameMs, now - started]]) {
+      list.push(ms);
+      if (list.length > 1000) list.shift();
+    }
   }
 
   // Many pointer events can arrive between two screen refreshes: decode once per refresh.
