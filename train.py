@@ -96,6 +96,23 @@ def make_progress_callback(run_dir: Path, stop: StopRequest, epoch: int, epochs:
     return Progress()
 
 
+def lock_run_dir(run_dir: Path):
+    """Hold an exclusive lock on RUN_DIR for this process's life: two trainers writing one
+    run would interleave epochs. Returns the open lock file, or None if another holds it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks in the standard library; run one at a time
+        return open(os.devnull)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(run_dir / ".train.lock", "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
 def train(args: argparse.Namespace) -> int:
     import keras
     import numpy as np
@@ -104,6 +121,10 @@ def train(args: argparse.Namespace) -> int:
     from vae.model import build_vae
 
     run_dir = Path(args.out)
+    lock = lock_run_dir(run_dir)
+    if lock is None:
+        print(f"{run_dir} is being written by another train.py; wait for it or cancel it", file=sys.stderr)
+        return 2
     stop = StopRequest()
     if args.resume:
         run = io.load_run(run_dir)
@@ -135,7 +156,7 @@ def train(args: argparse.Namespace) -> int:
     io.atomic_write_json(run_dir / "config.json", config.to_dict())
     write_status(
         run_dir, state="running", epoch=start, epochs=config.epochs, progress=0.0, pid=os.getpid(),
-        started=time.time(), message="loading data",
+        started=time.time(), message="loading data", finished=None,
     )  # fmt: skip
 
     x_train, _ = data.load_vectors("train", config.dataset, args.data_dir, config.subset)

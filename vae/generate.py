@@ -89,3 +89,39 @@ def to_png(image: np.ndarray, scale: int = 1) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels, mode="L").save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+# The ten class colours used everywhere (Plotly's and matplotlib's "tab10").
+DIGIT_COLOURS = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+)  # fmt: skip
+
+
+def scatter_image(latents: dict[str, np.ndarray], size: int = 560, extent: float = 3.0) -> np.ndarray:
+    """The test set's latent means as an RGB picture (no plotting library needed), axes at +/-extent."""
+    from PIL import Image, ImageDraw
+
+    canvas = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(canvas)
+    draw.line([(0, size // 2), (size, size // 2)], fill="#cccccc")
+    draw.line([(size // 2, 0), (size // 2, size)], fill="#cccccc")
+    to_px = (size - 1) / (2 * extent)
+    for (z1, z2), label in zip(latents["mean"][:, :2], latents["labels"], strict=True):
+        x, y = (z1 + extent) * to_px, (extent - z2) * to_px  # z2 grows upwards, like the grid
+        draw.ellipse([x - 1.5, y - 1.5, x + 1.5, y + 1.5], fill=DIGIT_COLOURS[int(label) % 10])
+    for digit, colour in enumerate(DIGIT_COLOURS):  # the legend, top left
+        draw.rectangle([6, 6 + 14 * digit, 16, 16 + 14 * digit], fill=colour)
+        draw.text((20, 5 + 14 * digit), str(digit), fill="black")
+    return np.asarray(canvas)
+
+
+def overview_image(model, latents: dict[str, np.ndarray], size: int = 560, extent: float = 3.0) -> np.ndarray:
+    """README picture: the linspace latent grid beside the latent scatter, same axes."""
+    n = 20
+    grid = latent_grid(model, n=n, spacing="linspace", extent=extent)
+    grid = (np.clip(grid, 0, 1) * 255).astype(np.uint8)
+    grid = np.repeat(grid, size // (n * 28), axis=0).repeat(size // (n * 28), axis=1)
+    grid_rgb = np.stack([grid] * 3, axis=-1)
+    scatter = scatter_image(latents, size=grid.shape[0], extent=extent)
+    gap = np.full((grid.shape[0], 16, 3), 255, dtype=np.uint8)
+    return np.concatenate([grid_rgb, gap, scatter], axis=1)

@@ -261,11 +261,3 @@ def export_run(src: str | Path, dest: str | Path) -> Path:
         (dest / "samples").mkdir(exist_ok=True)
         shutil.copyfile(samples[-1], dest / "samples" / samples[-1].name)
     return dest
-
-
-if __name__ == "__main__":
-    import sys
-
-    if len(sys.argv) != 4 or sys.argv[1] != "export":
-        sys.exit("usage: python -m vae.io export SRC_RUN_DIR DEST_RUN_DIR")
-    print(export_run(sys.argv[2], sys.argv[3]))
