@@ -146,8 +146,8 @@ def latent_pad(
         # The page keeps every decoder it has been sent, so the ~2 MB of weights cross the wire
         # once per session and model, not on every rerun (Streamlit would hash them each time:
         # ~10 ms). Should they be lost on the way, the pad asks again ("missing").
-        sent_key = f"{key}-sent-decoder"
-        if st.session_state.get(sent_key) != digest or result.missing == digest:
+        sent = st.session_state.setdefault(f"{key}-sent-decoders", set())
+        if digest not in sent or result.missing == digest:
             _component(key=f"{key}-decoder", data=packed, height=0)
-            st.session_state[sent_key] = digest
+            sent.add(digest)
     return None if result.point is None else (float(result.point[0]), float(result.point[1]))

@@ -257,8 +257,9 @@ function createPad(root) {
       pad.decode = null;
       // Python sends a decoder once per session; should it have been lost on the way, ask again.
       const entry = decoderEntry(digest);
+      let tries = 0;
       const asking = setInterval(() => {
-        if (entry.arrived || pad.digest !== digest) clearInterval(asking);
+        if (entry.arrived || pad.digest !== digest || ++tries > 5) clearInterval(asking);
         else pad.setTriggerValue("missing", digest);
       }, 2000);
       entry.promise.then((decoder) => {
