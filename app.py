@@ -1,0 +1,548 @@
+"""A variational autoencoder you can touch: streamlit run app.py
+
+The page follows a lecture on the VAE top to bottom: two numbers make a digit
+(sliders), where the test digits land (scatter), the whole map decoded (grid), your
+own digit encoded (upload), what the KL weight does (retraining, compare). Each panel
+is one function; the model, the data and the files belong to the vae package.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+from PIL import Image, ImageDraw
+from plotly.subplots import make_subplots
+
+from vae import catalog, data, generate, images, jobs
+from vae.config import KL_PRESETS
+from vae.io import Run, RunError, read_json
+
+Z_LIMIT = 4.0  # slider and grid range: +/-4 prior standard deviations holds nearly all of N(0, 1)
+DIGIT_SCALE = 10  # 28 px -> 280 px, nearest neighbour: every pixel of the model visible
+MAX_UPLOAD_MB = 5  # also .streamlit/config.toml's server.maxUploadSize; vae.images checks the bytes
+DIGIT_COLOURS = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
+KL_CHOICES = sorted({*(m * 10.0**e for e in range(-4, 1) for m in (1, 2, 5)), 10.0, *KL_PRESETS.values()})
+SUBSETS = {None: "all 60,000 training images", 10_000: "10,000 images", 2_000: "2,000 images (quick demo)"}
+
+
+# ----------------------------------------------------------------- loading, cached
+
+
+@st.cache_resource(max_entries=6, show_spinner="Loading the model...")
+def load(name: str, version: tuple) -> tuple[Run, threading.Lock]:
+    """The run with its model, shared by all sessions. ``version`` (file mtimes) is only the cache key:
+    a run retrained in place gets a new one, so nobody is served stale weights."""
+    run = catalog.open_run(catalog.describe(name))
+    run.model.decode(np.zeros((1, run.config.latent_dim)))  # trace the fast path now, not on the first slider move
+    return run, threading.Lock()  # one Keras model, many session threads: decode one at a time
+
+
+def decode(info: catalog.RunInfo, z: np.ndarray) -> np.ndarray:
+    """Latent points (N, 2 or latent_dim) -> (N, 28, 28) pixel probabilities, via the fast path."""
+    run, lock = load(info.name, info.version)
+    z = np.asarray(z, np.float32).reshape(len(z), -1)
+    if z.shape[1] < run.config.latent_dim:  # the sliders move z1, z2; further coordinates stay at the prior mean 0
+        z = np.pad(z, ((0, 0), (0, run.config.latent_dim - z.shape[1])))
+    with lock:
+        return run.model.decode(z).reshape(-1, 28, 28)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def grid_image(name: str, version: tuple, n: int) -> np.ndarray:
+    info = catalog.describe(name)
+    return generate.tile(decode(info, generate.grid_points(n, "linspace", Z_LIMIT)), n)
+
+
+@st.cache_resource(show_spinner="Reading the MNIST test images...")
+def test_images(dataset: str) -> tuple[np.ndarray | None, str]:
+    """The test images behind latents.npz, if this machine has them: (images, "") or (None, why not)."""
+    try:
+        return data.load_split("test", dataset, download=False).images, ""
+    except data.DataError as err:
+        return None, str(err).splitlines()[0]
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def encode_upload(name: str, version: tuple, file_id: str, _data: bytes) -> dict:
+    """An uploaded file -> its 28x28 digit, code and reconstruction; {"error": message} for a bad file."""
+    try:
+        digit, original, notes = images.digit_from_upload(_data, max_bytes=MAX_UPLOAD_MB * 1024 * 1024)
+    except images.ImageError as err:
+        return {"error": str(err)}
+    run, lock = load(name, version)
+    with lock:
+        mean, log_var = run.model.encode(digit.reshape(1, -1))
+        reconstruction = run.model.decode(mean).reshape(28, 28)
+    original.thumbnail((280, 280))
+    return {
+        "original": np.asarray(original, np.float32),
+        "digit": digit,
+        "reconstruction": reconstruction,
+        "mean": mean[0, :2],
+        "log_var": log_var[0, :2],
+        "notes": notes,
+    }
+
+
+def uploaded(info: catalog.RunInfo) -> dict | None:
+    file = st.session_state.get("upload")
+    return None if file is None else encode_upload(info.name, info.version, file.file_id, file.getvalue())
+
+
+# ----------------------------------------------------------- pictures and figures
+
+
+def show(where, image: np.ndarray, caption: str = "", scale: int = DIGIT_SCALE, width: int | str = "content") -> None:
+    """A [0, 1] grayscale image as PNG, upscaled with crisp pixels (st.image would re-encode it as JPEG)."""
+    where.image(generate.to_png(image, scale=scale), caption=caption, width=width, output_format="PNG")
+
+
+def selection_target(selection: dict, means: np.ndarray) -> tuple[tuple[float, float], int | None] | None:
+    """A plotly selection -> (point to move the sliders to, test-set row picked or None).
+
+    A box jumps to its centre, so any spot of the map can be reached, even an empty one;
+    a clicked point jumps to that test digit's code (its row travels in customdata).
+    """
+    for box in selection.get("box") or []:
+        (x0, x1), (y0, y1) = box["x"][:2], box["y"][:2]
+        return ((x0 + x1) / 2, (y0 + y1) / 2), None
+    for point in selection.get("points") or []:
+        row = point.get("customdata")
+        row = row[0] if isinstance(row, list) else row
+        if row is not None and 0 <= int(row) < len(means):
+            return (float(means[int(row), 0]), float(means[int(row), 1])), int(row)
+    return None
+
+
+def point_trace(x, y, name: str, mode: str = "markers", **style) -> go.Scatter:
+    return go.Scatter(x=np.atleast_1d(x), y=np.atleast_1d(y), name=name, mode=mode, hoverinfo="skip", **style)
+
+
+def scatter_figure(latents: dict, here=None, picked: int | None = None, upload: dict | None = None, height=520):
+    """The test set's latent means, one WebGL trace per digit, with the prior's 1 and 2 sigma circles."""
+    means, labels = latents["mean"], latents["labels"]
+    fig = go.Figure()
+    for digit in range(10):
+        rows = np.flatnonzero(labels == digit)
+        fig.add_trace(
+            go.Scattergl(
+                x=means[rows, 0], y=means[rows, 1], customdata=rows.astype(np.int32), name=str(digit), mode="markers",
+                marker={"size": 3, "color": DIGIT_COLOURS[digit], "opacity": 0.6},
+                hovertemplate=f"a {digit}: test image #%{{customdata}}<br>z = (%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
+            )
+        )  # fmt: skip
+    if picked is not None:
+        ring = {"size": 16, "symbol": "circle-open", "color": "black", "line": {"width": 2}}
+        fig.add_trace(point_trace(means[picked, 0], means[picked, 1], "picked", marker=ring))
+    if upload is not None and "mean" in upload:
+        (m1, m2), (s1, s2) = upload["mean"], np.exp(0.5 * upload["log_var"])
+        angle = np.linspace(0, 2 * np.pi, 65)
+        ellipse = {"color": "black", "dash": "dot"}
+        fig.add_trace(point_trace(m1 + s1 * np.cos(angle), m2 + s2 * np.sin(angle), "1 sigma", "lines", line=ellipse))
+        star = {"size": 18, "symbol": "star", "color": "gold", "line": {"width": 1.5, "color": "black"}}
+        fig.add_trace(point_trace(m1, m2, "your digit", marker=star))
+    if here is not None:
+        cross = {"size": 18, "symbol": "x-thin", "line": {"width": 4, "color": "red"}}
+        fig.add_trace(point_trace(here[0], here[1], "sliders", marker=cross))
+    for r in (1, 2):
+        fig.add_shape(type="circle", x0=-r, y0=-r, x1=r, y1=r, line={"color": "grey", "dash": "dash", "width": 1})
+    axis = {"range": [-Z_LIMIT * 1.02, Z_LIMIT * 1.02], "zeroline": False}
+    fig.update_layout(
+        height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, dragmode="select", uirevision="keep",
+        xaxis=axis | {"title": "z1"}, yaxis=axis | {"title": "z2", "scaleanchor": "x"},
+        legend={"itemsizing": "constant", "title": "digit"},
+    )  # fmt: skip
+    return fig
+
+
+def mark_grid(grid: np.ndarray, n: int, z: tuple[float, float]) -> np.ndarray:
+    """The grid as RGB with a red ring where the sliders point (cell centres sit on the linspace)."""
+    step = 2 * Z_LIMIT / (n - 1)
+    x = 14 + (z[0] + Z_LIMIT) / step * 28
+    y = 14 + (Z_LIMIT - z[1]) / step * 28
+    image = Image.fromarray((np.clip(grid, 0, 1) * 255).astype(np.uint8)).convert("RGB")
+    ImageDraw.Draw(image).ellipse([x - 12, y - 12, x + 12, y + 12], outline=(255, 40, 40), width=3)
+    return np.asarray(image)
+
+
+def loss_figure(history: list[dict], height: int = 260) -> go.Figure:
+    """Reconstruction, KL and the training loss per epoch, train (solid) and test (dashed), in nats."""
+    panels = [
+        ("reconstruction", "reconstruction -log p(x|z)"),
+        ("kl", "KL(q(z|x) || p(z))"),
+        ("loss", "loss = rec + w KL"),
+    ]
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[title for _, title in panels])
+    epochs = [entry["epoch"] for entry in history]
+    for col, (key, _) in enumerate(panels, start=1):
+        for prefix, dash in (("", "solid"), ("val_", "dash")):
+            values = [entry.get(prefix + key) for entry in history]
+            name = "test" if prefix else "train"
+            fig.add_trace(
+                go.Scatter(
+                    x=epochs,
+                    y=values,
+                    mode="lines+markers",
+                    name=name,
+                    showlegend=col == 1,
+                    line={"dash": dash, "color": "#1f77b4" if prefix else "#d62728"},
+                ),
+                row=1,
+                col=col,
+            )
+    fig.update_xaxes(title_text="epoch")
+    fig.update_layout(
+        height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": -0.3}
+    )
+    return fig
+
+
+# ------------------------------------------------------------------------ panels
+
+
+def run_picker(runs: list[catalog.RunInfo]) -> catalog.RunInfo | None:
+    """Sidebar: pick a run (also ?run=runs/name in the URL); broken runs listed with their reason."""
+    usable = {info.name: info for info in runs if info.ok}
+    broken = [info for info in runs if not info.ok]
+    st.sidebar.header("Model")
+    if not usable:
+        st.sidebar.warning("No trained run found. Train one below, or: python train.py --out runs/first")
+    else:
+        wanted = st.query_params.get("run")
+        if st.session_state.get("run") not in usable:  # first visit, or the run went away
+            st.session_state.run = wanted if wanted in usable else next(iter(usable))
+            if wanted and wanted not in usable:
+                st.sidebar.warning(f"Run {wanted!r} from the URL is not available.")
+        name = st.sidebar.selectbox("Run", list(usable), key="run", format_func=lambda n: usable[n].label)
+        st.query_params["run"] = name
+    if broken:
+        with st.sidebar.expander(f"{len(broken)} run(s) cannot be opened"):
+            for info in broken:
+                st.markdown(f"**{info.name}**: {info.problem}")
+    return usable.get(st.session_state.get("run"))
+
+
+def run_facts(info: catalog.RunInfo) -> None:
+    """Sidebar: the selected run's settings and loss components in nats."""
+    config, last = info.config, (info.history[-1] if info.history else {})
+    size = f"{config.subset:,}" if config.subset else "all"
+    st.sidebar.caption(
+        f"kl_weight **{config.kl_weight:g}** · {len(info.history)} epochs · latent_dim {config.latent_dim} · "
+        f"hidden {list(config.hidden)} · {size} {config.dataset} training images"
+    )
+    if last:
+        rec, kl = last["val_reconstruction"], last["val_kl"]
+        st.sidebar.markdown(
+            "| test set, last epoch | nats |\n|---|---:|\n"
+            f"| reconstruction -log p(x\\|z) | {rec:.1f} |\n| KL(q(z\\|x) \\|\\| p(z)) | {kl:.2f} |\n"
+            f"| -ELBO = rec + KL | {rec + kl:.1f} |\n| loss = rec + {config.kl_weight:g} KL | {last['val_loss']:.1f} |"
+        )
+    figures = [
+        (f"{group} · {key}".replace("_", " "), value)
+        for group, values in info.metrics.items()
+        for key, value in (values.items() if isinstance(values, dict) else [("", values)])
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+    ]
+    if figures:
+        st.sidebar.markdown("**metrics.json**")
+        st.sidebar.dataframe(
+            {"figure": [f for f, _ in figures], "value": [round(v, 3) for _, v in figures]}, hide_index=True
+        )
+    st.sidebar.caption(
+        "Nats: -ln of a probability. Reconstruction is how surprised the decoder is by the real pixels; KL is how "
+        "far each code's distribution q(z|x) sits from the prior N(0, I). Their sum bounds -log p(x) from above."
+    )
+
+
+def apply_selection(latents: dict) -> None:
+    """Move the sliders to a new scatter selection. Runs before the sliders exist, so it may set their state."""
+    event = st.session_state.get("scatter")
+    selection = event["selection"] if event else None
+    if not selection:
+        return
+    points = selection.get("points") or []
+    fingerprint = json.dumps([selection.get("box"), points[:1], len(points)], default=str)
+    if fingerprint == st.session_state.get("applied_selection"):
+        return
+    st.session_state.applied_selection = fingerprint
+    target = selection_target(selection, latents["mean"])
+    if target is not None:
+        (z1, z2), st.session_state.picked = target
+        st.session_state.z1 = float(np.clip(z1, -Z_LIMIT, Z_LIMIT))
+        st.session_state.z2 = float(np.clip(z2, -Z_LIMIT, Z_LIMIT))
+
+
+@st.fragment
+def explorer(info: catalog.RunInfo) -> None:
+    """Sliders -> digit, and the map of the test set; only this part reruns on a slider move."""
+    run, _ = load(info.name, info.version)
+    apply_selection(run.latents)
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        st.subheader("1 · Two numbers make a digit")
+        for key in ("z1", "z2"):  # state, not a default value: the scatter and the upload panel move them too
+            st.session_state.setdefault(key, 0.0)
+        z1 = st.slider("z1", -Z_LIMIT, Z_LIMIT, step=0.1, key="z1", format="%.2f")
+        z2 = st.slider("z2", -Z_LIMIT, Z_LIMIT, step=0.1, key="z2", format="%.2f")
+        show(st, decode(info, [[z1, z2]])[0], f"decoder(z = ({z1:.2f}, {z2:.2f}))")
+        # The latent pad (vae/pad.py: drag a point, the browser decodes while the mouse moves) goes here.
+        st.caption(
+            "The decoder turns any point z = (z1, z2) into pixel probabilities. Training pushed the codes of real "
+            "digits towards the prior N(0, I), so points within about 2 of the origin decode to digit-like shapes; "
+            "far outside, the decoder extrapolates."
+        )
+    with right:
+        st.subheader("2 · Where the test digits land")
+        picked = st.session_state.get("picked")
+        picked = picked if picked is not None and picked < len(run.latents["mean"]) else None
+        fig = scatter_figure(run.latents, (z1, z2), picked, uploaded(info))
+        st.plotly_chart(
+            fig, key="scatter", on_select="rerun", selection_mode=("points", "box"), config={"displaylogo": False}
+        )
+        outside = int((np.abs(run.latents["mean"][:, :2]) > Z_LIMIT).any(axis=1).sum())
+        st.caption(
+            "Each dot is the encoder's mean code for one of the 10,000 test images. Click a dot to jump there, "
+            "or drag a box anywhere to jump to its centre. Dashed circles: 1 and 2 sigma of the prior. The KL term "
+            "pulls every code towards the origin; reconstruction pulls digits apart so the decoder can tell them "
+            "apart: the clusters are the compromise."
+            + (f" {outside} codes lie outside the slider range." if outside else "")
+        )
+        if picked is not None:
+            picked_digit(info, run, picked)
+    latent_grid(info, (z1, z2))
+
+
+def picked_digit(info: catalog.RunInfo, run: Run, row: int) -> None:
+    """The clicked test digit next to the decoding of its mean code."""
+    label = int(run.latents["labels"][row])
+    images_, why_not = test_images(run.config.dataset)
+    a, b, c = st.columns([1, 1, 2])
+    if images_ is not None and len(images_) == len(run.latents["mean"]):
+        show(a, images_[row] / 255.0, f"test image #{row} (a {label})", scale=5)
+    else:
+        a.info(f"Test image #{row} (a {label}) is not on this machine: {why_not}")
+    show(b, decode(info, run.latents["mean"][row : row + 1, :2])[0], "decoded from its mean code", scale=5)
+    c.caption(
+        "The reconstruction is blurrier than the original: two numbers cannot hold every stroke, so the decoder "
+        "draws the average digit of that neighbourhood."
+    )
+
+
+def latent_grid(info: catalog.RunInfo, here: tuple[float, float]) -> None:
+    st.subheader("3 · The whole map, decoded")
+    controls, picture = st.columns([1, 3], gap="large")
+    with controls:
+        n = st.slider("digits per side", 10, 30, 20, key="grid_n")
+        st.caption(
+            f"The seed tutorial's picture: an evenly spaced {n} x {n} grid over [-{Z_LIMIT:g}, {Z_LIMIT:g}] in both "
+            "coordinates, each point decoded. Neighbouring codes give similar digits: the decoder is smooth, and "
+            "the KL term left no holes between the clusters. The red ring is where the sliders point."
+        )
+        grid = grid_image(info.name, info.version, n)
+        st.download_button(
+            "Download PNG",
+            generate.to_png(grid),
+            file_name=f"{info.name.replace('/', '-')}-grid{n}.png",
+            mime="image/png",
+        )
+    picture.image(mark_grid(grid, n, here), output_format="PNG")
+
+
+def upload_panel(info: catalog.RunInfo) -> None:
+    st.subheader("4 · Your own digit")
+    left, right = st.columns([1, 3], gap="large")
+    with left:
+        st.file_uploader(
+            f"A digit image (PNG, JPEG, BMP, WebP, GIF; at most {MAX_UPLOAD_MB} MB)",
+            type=["png", "jpg", "jpeg", "bmp", "webp", "gif"],
+            key="upload",
+            max_upload_size=MAX_UPLOAD_MB,
+        )
+        st.caption(
+            "Your picture is made MNIST-like (white on black, fitted into 20 x 20, centred by mass in 28 x 28), "
+            "then encoded: the star on the map is its mean code, the dotted ellipse one standard deviation of "
+            "q(z|x). A wide ellipse means the encoder is unsure where it belongs."
+        )
+    result = uploaded(info)
+    if result is None:
+        return
+    with right:
+        if "error" in result:
+            st.error(result["error"])
+            return
+        for note in result["notes"]:
+            st.info(note)
+        a, b, c = st.columns(3)
+        show(a, result["original"], "your image", scale=1)
+        show(b, result["digit"], "as MNIST sees it (28 x 28)", scale=8)
+        show(c, result["reconstruction"], "its reconstruction", scale=8)
+        (m1, m2), (s1, s2) = result["mean"], np.exp(0.5 * result["log_var"])
+        st.markdown(f"Code: z = ({m1:.2f} ± {s1:.2f}, {m2:.2f} ± {s2:.2f})")
+        st.button("Move the sliders to my digit", on_click=move_sliders, args=(m1, m2))
+
+
+def move_sliders(z1: float, z2: float) -> None:
+    st.session_state.z1 = float(np.clip(z1, -Z_LIMIT, Z_LIMIT))
+    st.session_state.z2 = float(np.clip(z2, -Z_LIMIT, Z_LIMIT))
+
+
+def training_panel() -> None:
+    st.subheader("5 · Retrain: what does the KL weight do?")
+    runs_dir = catalog.roots()["runs"]
+    left, right = st.columns([1, 2], gap="large")
+    with left:
+        preset = st.radio("kl_weight", [*KL_PRESETS, "other"], key="kl_preset", horizontal=True)
+        if preset == "other":
+            kl_weight = st.select_slider(
+                "kl_weight (log scale)", KL_CHOICES, value=1.0, key="kl_other", format_func=lambda v: f"{v:g}"
+            )
+        else:
+            kl_weight = KL_PRESETS[preset]
+        epochs = st.slider("epochs", *jobs.EPOCHS, 10, key="epochs")
+        subset = st.selectbox("training data", list(SUBSETS), format_func=SUBSETS.get, key="subset")
+        if st.button("Train", type="primary"):
+            try:
+                jobs.start(runs_dir, kl_weight, epochs, subset)
+            except jobs.JobError as err:
+                st.warning(str(err))
+    with right:
+        st.caption(
+            "The loss is reconstruction + kl_weight x KL. With kl_weight 1 it is the true negative ELBO. Smaller "
+            "weights let codes spread out and reconstructions sharpen, but the map gets holes and samples from "
+            "N(0, I) land in them; larger weights (a beta-VAE) pack the codes tightly and blur the digits. Train "
+            "two and compare them below. The new run appears in the model picker when it finishes."
+        )
+        job = jobs.current(runs_dir)
+        (job_live if job is not None and job.running else job_idle)(runs_dir)
+
+
+def job_view(runs_dir) -> None:
+    """Status, progress, live loss curves and the latest samples of the server's training job."""
+    job = jobs.current(runs_dir)
+    if job is None:
+        return
+    seen = st.session_state.get("job_seen")
+    st.session_state.job_seen = (job.name, job.running)
+    if seen is not None and seen != (job.name, job.running):
+        st.rerun()  # a job started or ended elsewhere: redraw the page (picker, live or idle polling)
+    status, settings = job.status, job.settings
+    title = f"**{job.name}** · kl_weight {settings.get('kl_weight', float('nan')):g} · {status.get('state')}"
+    if job.running:
+        epoch, epochs = status.get("epoch", 0), status.get("epochs", settings.get("epochs"))
+        st.progress(job.fraction_done, text=f"{title}: epoch {epoch + 1} of {epochs}, {status.get('progress', 0):.0%}")
+        st.button("Cancel training", on_click=jobs.cancel, args=(runs_dir,))
+    elif status.get("state") == "finished":
+        st.success(f"{title}: {status.get('message', '')}")
+        if st.button("Open it in the explorer", on_click=open_run, args=(f"runs/{job.name}",)):
+            st.rerun()  # the picker lives outside this fragment
+    else:
+        st.warning(f"{title}: {status.get('message', '')}")
+    history = read_json(job.run_dir / "history.json", default={"epochs": []}).get("epochs", [])
+    if history:
+        st.plotly_chart(loss_figure(history), key="job_losses")
+    samples = sorted((job.run_dir / "samples").glob("epoch_*.png"))
+    if samples:
+        st.image(
+            samples[-1].read_bytes(),
+            caption=f"samples after epoch {len(samples)}: grid over the prior, then random z",
+            width=280,
+        )
+
+
+@st.fragment(run_every=1)
+def job_live(runs_dir) -> None:
+    job_view(runs_dir)
+
+
+@st.fragment(run_every=5)
+def job_idle(runs_dir) -> None:
+    job_view(runs_dir)
+
+
+def open_run(name: str) -> None:
+    st.session_state.run = name
+
+
+def compare_panel(runs: list[catalog.RunInfo], current: catalog.RunInfo | None) -> None:
+    st.subheader("6 · Compare two runs")
+    usable = [info for info in runs if info.ok]
+    if len(usable) < 2:
+        st.caption("Train a second run to compare two KL weights side by side.")
+        return
+    if not st.toggle("Show two runs side by side", key="compare"):
+        return
+    by_name = {info.name: info for info in usable}
+    names = list(by_name)
+    first = names.index(current.name) if current is not None and current.name in by_name else 0
+    chosen = []
+    for i, column in enumerate(st.columns(2, gap="large")):
+        with column:
+            start = first if i == 0 else (first + 1) % len(names)
+            name = st.selectbox(
+                f"run {'AB'[i]}", names, start, key=f"compare_{i}", format_func=lambda n: by_name[n].label
+            )
+            info = by_name[name]
+            try:
+                run, _ = load(info.name, info.version)
+            except RunError as err:
+                st.error(f"{info.name} cannot be opened: {err}")
+                continue
+            chosen.append(info)
+            st.plotly_chart(scatter_figure(run.latents, height=380), key=f"compare_scatter_{i}")
+            show(st, grid_image(info.name, info.version, 15), "15 x 15 latent grid", scale=1)
+            st.plotly_chart(loss_figure(info.history, height=220), key=f"compare_losses_{i}")
+    bars = go.Figure()
+    labels = [f"kl_weight {info.config.kl_weight:g} ({info.name})" for info in chosen]
+    for part, colour in (("val_reconstruction", "#1f77b4"), ("val_kl", "#ff7f0e")):
+        values = [info.history[-1][part] for info in chosen]
+        bars.add_trace(go.Bar(name=part.removeprefix("val_"), x=labels, y=values, marker_color=colour))
+    bars.update_layout(barmode="stack", height=300, yaxis_title="test nats per image (stack = -ELBO)", margin={"t": 10})
+    st.plotly_chart(bars, key="compare_bars")
+    st.caption(
+        "Reconstruction and KL pull against each other: the run with the smaller kl_weight buys better "
+        "reconstructions with more KL (codes spread wider, far from the prior), the larger weight the reverse. "
+        "Their sum, the negative ELBO, is usually best near kl_weight 1, the weight that makes the loss a bound."
+    )
+
+
+def main() -> None:
+    st.set_page_config(page_title="VAE latent explorer", page_icon="🔢", layout="wide")
+    st.title("A variational autoencoder you can touch")
+    st.caption(
+        "An encoder squeezes each 28 x 28 MNIST digit into two numbers; a decoder draws a digit from any two "
+        "numbers. Trained to reconstruct while keeping the codes close to a standard normal prior."
+    )
+    runs = catalog.list_runs()
+    info = run_picker(runs)
+    ready = False
+    if info is not None:
+        try:
+            load(info.name, info.version)
+            ready = True
+        except RunError as err:
+            st.error(f"{info.name} cannot be opened: {err}")
+    if ready:
+        run_facts(info)
+        explorer(info)
+        upload_panel(info)
+    training_panel()
+    compare_panel(runs, info if ready else None)
+
+
+if __name__ == "__main__":
+    main()
