@@ -1,0 +1,212 @@
+"""The evaluator's three NLL estimates must bracket each other as theory says, and coverage must count right."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.conftest import skip_or_fail
+from vae import evaluate
+from vae.classifier import DEFAULT_PATH as CLASSIFIER_PATH
+from vae.losses import reconstruction_nats
+from vae.model import VAE
+
+
+@pytest.fixture(scope="module")
+def trained_2d(mnist_dir):
+    """A small 2-D VAE trained 320 steps on 2,000 images, and 200 test images."""
+    from vae import data
+
+    x_train, _ = data.load_vectors("train", subset=2000)
+    x_test, _ = data.load_vectors("test", subset=200)
+    keras.utils.set_random_seed(0)
+    model = VAE(latent_dim=2, hidden=(64,), seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(2e-3))
+    model.fit(data.make_dataset(x_train, 64, seed=0), epochs=10, verbose=0)
+    return model, x_test
+
+
+Q_MEAN, Q_LOG_VAR = 0.2, 0.2  # the encoder of constant_model ignores x too: q(z|x) = N(0.2, e^0.2) per axis
+
+
+def constant_model(seed: int = 0) -> tuple[VAE, np.ndarray]:
+    """A VAE whose decoder ignores z and whose encoder ignores x (zero kernels, chosen biases).
+
+    Then p(x) = p(x|z) for every z, known exactly, and the k=1 bound exceeds it by exactly
+    KL(q || p) = 2 * 0.5 * (e^0.2 + 0.2^2 - 1 - 0.2) nats.
+    """
+    keras.utils.set_random_seed(seed)
+    model = VAE(latent_dim=2, hidden=(8,), seed=seed)
+    rng = np.random.default_rng(seed)
+    biases = {"logits": rng.normal(0, 2, 784), "z_mean": np.full(2, Q_MEAN), "z_log_var": np.full(2, Q_LOG_VAR)}
+    for layer in model.encoder.layers + model.decoder.layers:
+        if layer.weights:
+            kernel, bias = layer.get_weights()
+            layer.set_weights([np.zeros_like(kernel), biases.get(layer.name, np.zeros_like(bias)).astype(np.float32)])
+    x = (rng.random((50, 784)) < 0.3).astype(np.float32)
+    return model, x
+
+
+# ------------------------------------------------------------------------ no data needed
+
+
+def test_quadrature_and_iwae_recover_a_known_likelihood():
+    """With a z-independent decoder the exact answer is -log p(x|z): the grid's cell area and the
+    prior's normalisation must be right to 1e-3 nats; IWAE must start KL(q||p) above it and converge to it."""
+    model, x = constant_model()
+    bias = model.decoder.get_layer("logits").get_weights()[1]
+    truth = float(reconstruction_nats(tf.constant(x), tf.broadcast_to(bias, x.shape)).numpy().mean())
+    exact = evaluate.exact_nll(model, x, grid=120)
+    assert exact["nll"] == pytest.approx(truth, abs=1e-3)
+    assert exact["nll_coarse"] == pytest.approx(truth, abs=1e-3)
+
+    kl = 2 * 0.5 * (np.exp(Q_LOG_VAR) + Q_MEAN**2 - 1 - Q_LOG_VAR)  # 0.061 nats
+    by_k = evaluate.iwae_nll(model, x, k=1000, seed=0)
+    assert by_k[1] == pytest.approx(truth + kl, abs=0.01)  # 50,000 draws: standard error ~0.002
+    assert by_k[1000] == pytest.approx(truth, abs=0.005)
+    elbo = evaluate.negative_elbo(model, x)
+    assert elbo["kl"] == pytest.approx(kl, rel=1e-4) and elbo["reconstruction"] == pytest.approx(truth, rel=1e-6)
+
+
+def test_iwae_is_chunked_without_changing_the_answer():
+    """Memory chunking (max_rows) must be invisible: same seed, same figures."""
+    model, x = constant_model(seed=1)
+    whole = evaluate.iwae_nll(model, x, k=100, seed=3, image_batch=50, max_rows=100_000)
+    chunked = evaluate.iwae_nll(model, x, k=100, seed=3, image_batch=50, max_rows=7 * 50)
+    # Different chunk shapes draw the noise in different orders, so compare within noise:
+    assert chunked[100] == pytest.approx(whole[100], abs=0.05)
+    assert set(whole) == {1, 10, 100}
+
+
+def test_quadrature_refuses_other_latent_sizes():
+    with pytest.raises(ValueError, match="latent_dim 2"):
+        evaluate.exact_nll(VAE(latent_dim=3, hidden=(8,)), np.zeros((1, 784), np.float32))
+
+
+class _StripedModel:
+    """Stands in for a VAE: 'decodes' each grid point to an image that carries its column index."""
+
+    latent_dim = 2
+
+    def decode(self, z):
+        z = np.asarray(z)
+        columns = np.searchsorted(np.unique(z[:, 0]), z[:, 0])
+        images = np.zeros((len(z), 784), np.float32)
+        images[:, 0] = columns
+        return images
+
+
+def _column_classifier(images, training=False):
+    """Reads the column index c: digit c % 10, confident (0.95) only in columns 0-4, else 0.6."""
+    columns = np.asarray(images)[:, 0].astype(int)
+    probs = np.full((len(columns), 10), 0.0, np.float32)
+    confidence = np.where(columns < 5, 0.95, 0.6)
+    probs[np.arange(len(columns)), columns % 10] = confidence
+    probs[np.arange(len(columns)), (columns + 1) % 10] += 1 - confidence
+    return probs
+
+
+def test_latent_map_layout_and_coverage_counts():
+    n = 12
+    digit_map = evaluate.latent_map(_StripedModel(), _column_classifier, n=n, extent=2.0)
+    assert digit_map.labels.shape == digit_map.confidence.shape == (n, n)
+    assert np.all(np.diff(digit_map.z1) > 0) and np.all(np.diff(digit_map.z2) < 0)  # reading order
+    assert digit_map.z1[0] == pytest.approx(-2.0) and digit_map.z2[0] == pytest.approx(2.0)
+    assert digit_map.labels[0].tolist() == [c % 10 for c in range(n)]
+    assert np.all(digit_map.labels == digit_map.labels[0])  # each column is one digit
+    assert digit_map.confidence[:, :5] == pytest.approx(0.95)
+
+    cov = evaluate.coverage(digit_map, threshold=0.9)
+    assert cov["digits"] == [0, 1, 2, 3, 4]
+    assert cov["n_digits"] == 5
+    assert cov["confident_share"] == pytest.approx(5 / n)
+    assert cov["cells_per_digit"] == {str(d): (n if d < 5 else 0) for d in range(10)}
+    assert evaluate.coverage(digit_map, threshold=0.99)["n_digits"] == 0
+
+
+# ------------------------------------------------------------------------------ on MNIST
+
+
+@pytest.mark.slow
+def test_iwae_at_most_negative_elbo_and_not_growing_with_k(trained_2d):
+    model, x = trained_2d
+    elbo = evaluate.negative_elbo(model, x, seed=0)
+    assert elbo["neg_elbo"] == pytest.approx(elbo["reconstruction"] + elbo["kl"])
+    by_k = evaluate.iwae_nll(model, x, k=1000, seed=0)
+    assert list(by_k) == [1, 10, 100, 1000]
+    # k=1 is the same one-sample bound as the negative ELBO (KL by Monte Carlo instead of
+    # closed form): equal up to sampling noise, ~0.3 nats on 200 images.
+    assert by_k[1] == pytest.approx(elbo["neg_elbo"], abs=1.0)
+    assert by_k[10] < elbo["neg_elbo"] - 0.5  # a real gain, far outside the noise
+    for small, large in zip(list(by_k.values()), list(by_k.values())[1:], strict=False):
+        assert large <= small + 0.02
+
+
+@pytest.mark.slow
+def test_quadrature_agrees_with_large_k_iwae(trained_2d):
+    """Stated tolerance: IWAE(k=1000) lies above the exact NLL by at most 0.3 nats (measured 0.12;
+    0.08 at k=5000), and never below it by more than 0.02; the grid is converged to 0.01 nats."""
+    model, x = trained_2d
+    exact = evaluate.exact_nll(model, x, grid=100, extent=6.0)
+    assert abs(exact["nll"] - exact["nll_coarse"]) < 0.01
+    by_k = evaluate.iwae_nll(model, x, k=1000, seed=1)
+    assert exact["nll"] - 0.02 <= by_k[1000] <= exact["nll"] + 0.3
+    assert by_k[1000] - exact["nll"] < by_k[10] - exact["nll"]  # the gap closes as k grows
+
+
+@pytest.mark.slow
+def test_coverage_sees_real_digits_with_the_shipped_classifier(mnist_dir):
+    """A 'model' that decodes to real test digits must show all ten, nearly every cell confident."""
+    from vae import data
+
+    if not CLASSIFIER_PATH.is_file():
+        skip_or_fail(f"{CLASSIFIER_PATH} missing: python -m vae.classifier trains it")
+    x, labels = data.load_vectors("test", subset=400)
+
+    class RealDigits:
+        latent_dim = 2
+
+        def decode(self, z):
+            return x[: len(z)]
+
+    digit_map = evaluate.latent_map(RealDigits(), evaluate.load_classifier(), n=20)
+    assert (digit_map.labels.ravel() == labels).mean() > 0.97
+    cov = evaluate.coverage(digit_map)
+    assert cov["digits"] == list(range(10))
+    assert cov["confident_share"] > 0.9
+
+
+# ------------------------------------------------------------------------ metrics.json, CLI
+
+
+@pytest.mark.slow
+def test_train_writes_cheap_metrics_and_cli_merges_full_ones(tiny_run, tmp_path, capsys):
+    cheap = json.loads((tiny_run / "metrics.json").read_text())
+    assert {"test", "iwae"} <= set(cheap) and cheap["iwae"]["k"] == evaluate.CHEAP_K
+    assert cheap["iwae"]["nll"] <= cheap["test"]["neg_elbo"] + 0.5
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_run, run_dir)
+    (run_dir / "metrics.json").write_text(json.dumps({"exact": "stale", "benchmark": {"p95_ms": 1.0}}))
+    args = [str(run_dir), "--k", "20", "--grid", "60", "--images", "500"]
+    assert evaluate.main([*args, "--no-write"]) == 0
+    printed = capsys.readouterr().out
+    assert "exact NLL" in printed and "IWAE k=20" in printed and "coverage" in printed
+    assert json.loads((run_dir / "metrics.json").read_text())["exact"] == "stale"  # --no-write wrote nothing
+
+    assert evaluate.main(args) == 0
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["benchmark"] == {"p95_ms": 1.0}  # other tools' figures survive the merge
+    assert metrics["exact"]["grid"] == 60 and metrics["test_images"] == 500
+    assert metrics["exact"]["nll"] <= metrics["iwae"]["nll"] + 0.05 <= metrics["test"]["neg_elbo"] + 1.0
+
+
+def test_cli_names_a_broken_run_and_exits_2(tmp_path, capsys):
+    assert evaluate.main([str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot evaluate" in err and "not a directory" in err
