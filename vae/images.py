@@ -13,11 +13,14 @@ import io
 import warnings
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageFilter, ImageOps
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-MAX_PIXELS = 25_000_000  # 5000 x 5000: decoding more would cost ~100 MB and seconds
-ALLOWED_FORMATS = {"PNG", "JPEG", "BMP", "WEBP", "GIF"}
+# Pixels decoded at most (after JPEG's cheap reduced-scale decoding): 4000 x 3000 costs ~48 MB
+# as RGBA and a fraction of a second; a small file can claim far more (a "decompression bomb").
+MAX_PIXELS = 12_000_000
+WORK_SIDE = 1024  # images are box-shrunk to this before any float work: a 20x20 digit needs no more
+ALLOWED_FORMATS = ("PNG", "JPEG", "BMP", "WEBP", "GIF")  # no other Pillow parser ever sees upload bytes
 INK_THRESHOLD = 0.2  # share of the full ink level below which a pixel counts as background
 
 
@@ -26,7 +29,8 @@ class ImageError(ValueError):
 
 
 def open_image(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[Image.Image, list[str]]:
-    """Decode upload bytes to a grayscale float-ready image; returns (image, notes for the user)."""
+    """Decode untrusted upload bytes to a grayscale image (mode 'F', values in [0, 1], at most
+    WORK_SIDE pixels a side); returns (image, notes for the user). Raises ImageError only."""
     if not data:
         raise ImageError("The file is empty.")
     if len(data) > max_bytes:
@@ -35,25 +39,57 @@ def open_image(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[Image.Im
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            if image.format not in ALLOWED_FORMATS:
-                raise ImageError(f"{image.format} images are not accepted; use PNG, JPEG, BMP or WebP.")
+            image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+            if getattr(image, "is_animated", False):  # not n_frames: counting walks every frame
+                notes.append("Animated image: using the first frame.")
+                image.seek(0)
+            if image.format == "JPEG":
+                image.draft(image.mode, (WORK_SIDE, WORK_SIDE))  # libjpeg decodes at 1/2..1/8 scale
             if image.width * image.height > MAX_PIXELS:
                 raise ImageError(
                     f"The image is {image.width} x {image.height} pixels; the limit is {MAX_PIXELS / 1e6:.0f} megapixels."
                 )
-            if getattr(image, "n_frames", 1) > 1:
-                notes.append(f"Animated image ({image.n_frames} frames): using the first frame.")
-                image.seek(0)
             image.load()
-            image = ImageOps.exif_transpose(image)
+            image = shrink(image)
+            image = upright(image, notes)
+            return to_grayscale(image, notes), notes
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError("The image is far too large to decode safely.") from None
-    except Exception as err:  # PIL raises OSError, SyntaxError, ValueError... for broken files
-        raise ImageError(f"This is not a readable image ({type(err).__name__}). Try a PNG or JPEG.") from None
-    return to_grayscale(image, notes), notes
+    except MemoryError:
+        raise ImageError("The image needs more memory to decode than this server allows.") from None
+    except Exception as err:  # Pillow raises OSError, SyntaxError, ValueError, EOFError... for broken files
+        raise ImageError(
+            f"This is not a readable PNG, JPEG, GIF, BMP or WebP image ({type(err).__name__}). It may be damaged."
+        ) from None
+
+
+def shrink(image: Image.Image, side: int = WORK_SIDE) -> Image.Image:
+    """Box-average an image down to at most ``side`` pixels a side, in its own mode where Pillow can.
+
+    Box averaging keeps a thin stroke as a fainter line; nearest-neighbour (all Pillow offers for
+    1-bit, palette and 16-bit images) would drop it, so those are widened to a mode that averages.
+    """
+    factor = -(-max(image.size) // side)
+    if factor <= 1:
+        return image
+    if image.mode == "1":
+        image = image.convert("L")
+    elif image.mode in ("P", "PA"):  # averaging palette indices would mix unrelated colours
+        image = image.convert("RGBA" if image.mode == "PA" or "transparency" in image.info else "RGB")
+    elif image.mode.startswith("I;16"):
+        image = image.convert("I")
+    return image.reduce(factor)
+
+
+def upright(image: Image.Image, notes: list[str]) -> Image.Image:
+    """Apply a photo's EXIF orientation; a damaged EXIF block is no reason to refuse the picture."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception:  # Pillow's EXIF parser raises many types on garbage
+        notes.append("The photo's orientation tag is unreadable: using the image as stored.")
+        return image
 
 
 def to_grayscale(image: Image.Image, notes: list[str] | None = None) -> Image.Image:
@@ -61,12 +97,14 @@ def to_grayscale(image: Image.Image, notes: list[str] | None = None) -> Image.Im
     notes = notes if notes is not None else []
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         pixels = np.asarray(image, dtype=np.float64)
-        lo, hi = float(np.nanmin(pixels)), float(np.nanmax(pixels))
-        scaled = (pixels - lo) / (hi - lo) if hi > lo else np.zeros_like(pixels)
-        notes.append(f"High bit-depth image ({image.mode}): rescaled to its own range.")
-        return Image.fromarray(np.nan_to_num(scaled).astype(np.float32), mode="F")
-    if image.mode == "P" or image.mode == "PA":
-        image = image.convert("RGBA")
+        finite = pixels[np.isfinite(pixels)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+        if lo < 0 or hi > 1 or finite.size < pixels.size:
+            pixels = np.clip((pixels - lo) / (hi - lo), 0, 1) if hi > lo else np.zeros_like(pixels)
+            notes.append(f"High bit-depth image ({image.mode}): rescaled to its own range.")
+        return Image.fromarray(np.nan_to_num(pixels).astype(np.float32), mode="F")
+    if image.mode in ("P", "PA", "La", "RGBa"):  # palette and premultiplied alpha: Pillow converts these via RGBA
+        image = image.convert("LA" if image.mode == "La" else "RGBA")
     if "A" in image.mode or "transparency" in image.info:
         rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
         alpha = rgba[..., 3]
@@ -86,9 +124,7 @@ def preprocess_digit(image: Image.Image) -> np.ndarray:
 
     Raises ImageError when there is no digit to find (a blank image).
     """
-    if image.mode != "F" or np.asarray(image).max(initial=0) > 1.0:
-        image = to_grayscale(image)
-    pixels = np.asarray(image, dtype=np.float32)
+    pixels = np.asarray(to_grayscale(shrink(image)), dtype=np.float32)
     # MNIST is light ink on dark paper: judge the paper by the border and invert if it is light.
     border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
     paper = float(np.median(border))
@@ -100,7 +136,13 @@ def preprocess_digit(image: Image.Image) -> np.ndarray:
             "No digit found: the image is one flat colour. Draw a dark digit on light paper or vice versa."
         )
     ink /= peak
-    ink[ink < INK_THRESHOLD] = 0.0  # paper texture, JPEG noise, shadows
+    # Grainy paper, sensor noise and dithering scatter specks that would stretch the digit's box. Find
+    # the digit on a blurred copy, where specks average away and strokes survive; keep only its pixels.
+    radius = max(ink.shape) / 200
+    found = ink
+    if radius >= 1:
+        found = np.asarray(Image.fromarray(np.uint8(ink * 255)).filter(ImageFilter.GaussianBlur(radius)), np.float32)
+    ink[(ink < INK_THRESHOLD) | (found < INK_THRESHOLD * found.max())] = 0.0  # also drops paper texture, shadows
     rows, cols = np.nonzero(ink)
     crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
 
@@ -110,7 +152,9 @@ def preprocess_digit(image: Image.Image) -> np.ndarray:
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     small = np.asarray(Image.fromarray(crop, mode="F").resize(size, Image.Resampling.LANCZOS), dtype=np.float32)
     small = np.clip(small, 0.0, None)
-    small /= max(float(small.max()), 1e-6)
+    if small.max() <= 0:  # Lanczos' negative lobes can cancel a lone faint speck; a box average cannot
+        small = np.asarray(Image.fromarray(crop, mode="F").resize(size, Image.Resampling.BOX), dtype=np.float32)
+    small /= float(small.max())
 
     # Place in 28x28 with the centre of mass at the centre (clamped to stay in the frame).
     total = float(small.sum())
@@ -124,6 +168,6 @@ def preprocess_digit(image: Image.Image) -> np.ndarray:
 
 
 def digit_from_upload(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[np.ndarray, Image.Image, list[str]]:
-    """Upload bytes -> (28x28 digit, the decoded original, notes). Raises ImageError only."""
+    """Upload bytes -> (28x28 digit, the decoded image as grayscale, notes). Raises ImageError only."""
     image, notes = open_image(data, max_bytes)
     return preprocess_digit(image), image, notes
