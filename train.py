@@ -153,6 +153,8 @@ def train(args: argparse.Namespace) -> int:
         model, history = build_vae(config), []
     start = len(history)
     run_dir.mkdir(parents=True, exist_ok=True)
+    for stale in run_dir.rglob(".*.tmp*"):  # half-written files of a killed run: never read, only taking disk
+        stale.unlink(missing_ok=True)
     io.atomic_write_json(run_dir / "config.json", config.to_dict())
     write_status(
         run_dir, state="running", epoch=start, epochs=config.epochs, progress=0.0, pid=os.getpid(),
