@@ -41,9 +41,9 @@ def open_image(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[Image.Im
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
             if getattr(image, "is_animated", False):  # not n_frames: counting walks every frame
-                notes.append("Animated image: using the first frame.")
+                notes.append("The file holds several frames (an animation or a multi-picture photo): using the first.")
                 image.seek(0)
-            if image.format == "JPEG":
+            if image.format in ("JPEG", "MPO"):  # MPO: a phone's JPEG with extra pictures
                 image.draft(image.mode, (WORK_SIDE, WORK_SIDE))  # libjpeg decodes at 1/2..1/8 scale
             if image.width * image.height > MAX_PIXELS:
                 raise ImageError(
