@@ -37,7 +37,7 @@ DIGIT_COLOURS = [
     "#17becf",
 ]
 KL_CHOICES = sorted({*(m * 10.0**e for e in range(-4, 1) for m in (1, 2, 5)), 10.0, *KL_PRESETS.values()})
-SUBSETS = {None: "all 60,000 training images", 10_000: "10,000 images", 2_000: "2,000 images (quick demo)"}
+SUBSETS = {0: "all 60,000 training images", 10_000: "10,000 images", 2_000: "2,000 images (quick demo)"}
 
 
 # ----------------------------------------------------------------- loading, cached
@@ -157,15 +157,17 @@ def scatter_figure(latents: dict, here=None, picked: int | None = None, upload: 
         star = {"size": 18, "symbol": "star", "color": "gold", "line": {"width": 1.5, "color": "black"}}
         fig.add_trace(point_trace(m1, m2, "your digit", marker=star))
     if here is not None:
-        cross = {"size": 18, "symbol": "x-thin", "line": {"width": 4, "color": "red"}}
+        halo = {"size": 22, "symbol": "x-thin", "line": {"width": 8, "color": "white"}}
+        fig.add_trace(point_trace(here[0], here[1], "sliders", marker=halo, showlegend=False))
+        cross = {"size": 20, "symbol": "x-thin", "line": {"width": 4, "color": "red"}}
         fig.add_trace(point_trace(here[0], here[1], "sliders", marker=cross))
     for r in (1, 2):
         fig.add_shape(type="circle", x0=-r, y0=-r, x1=r, y1=r, line={"color": "grey", "dash": "dash", "width": 1})
     axis = {"range": [-Z_LIMIT * 1.02, Z_LIMIT * 1.02], "zeroline": False}
     fig.update_layout(
-        height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, dragmode="select", uirevision="keep",
+        height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, uirevision="keep",
         xaxis=axis | {"title": "z1"}, yaxis=axis | {"title": "z2", "scaleanchor": "x"},
-        legend={"itemsizing": "constant", "title": "digit"},
+        legend={"itemsizing": "constant"},
     )  # fmt: skip
     return fig
 
@@ -252,21 +254,28 @@ def run_facts(info: catalog.RunInfo) -> None:
             f"| reconstruction -log p(x\\|z) | {rec:.1f} |\n| KL(q(z\\|x) \\|\\| p(z)) | {kl:.2f} |\n"
             f"| -ELBO = rec + KL | {rec + kl:.1f} |\n| loss = rec + {config.kl_weight:g} KL | {last['val_loss']:.1f} |"
         )
-    figures = [
-        (f"{group} · {key}".replace("_", " "), value)
-        for group, values in info.metrics.items()
-        for key, value in (values.items() if isinstance(values, dict) else [("", values)])
-        if isinstance(value, (int, float)) and not isinstance(value, bool)
-    ]
+    figures = metric_rows(info.metrics)
     if figures:
-        st.sidebar.markdown("**metrics.json**")
-        st.sidebar.dataframe(
-            {"figure": [f for f, _ in figures], "value": [round(v, 3) for _, v in figures]}, hide_index=True
-        )
+        st.sidebar.markdown("**metrics.json** (test set, nats per image)")
+        st.sidebar.dataframe({"figure": [f for f, _ in figures], "value": [v for _, v in figures]}, hide_index=True)
     st.sidebar.caption(
         "Nats: -ln of a probability. Reconstruction is how surprised the decoder is by the real pixels; KL is how "
         "far each code's distribution q(z|x) sits from the prior N(0, I). Their sum bounds -log p(x) from above."
     )
+
+
+def metric_rows(metrics: dict) -> list[tuple[str, str]]:
+    """The figures of metrics.json (written by vae.evaluate) that mean something to a student; absent ones are
+    skipped, so runs evaluated by older or newer code show what they have."""
+    groups = {name: group for name, group in metrics.items() if isinstance(group, dict)}
+    test, iwae, exact, coverage = (groups.get(name, {}) for name in ("test", "iwae", "exact", "coverage"))
+    rows = [(f"test {key.replace('_', ' ')}", value) for key, value in test.items()]
+    rows.append((f"IWAE -log p(x), k={iwae.get('k')}", iwae.get("nll")))
+    rows.append(("exact -log p(x) (quadrature)", exact.get("nll")))
+    rows.append(("digits the decoder draws, of 10", coverage.get("n_digits")))
+    share = coverage.get("confident_share")
+    rows.append(("map cells that are clearly a digit", None if share is None else f"{share:.0%}"))
+    return [(label, f"{v:.2f}" if isinstance(v, float) else str(v)) for label, v in rows if v is not None]
 
 
 def apply_selection(latents: dict) -> None:
@@ -316,10 +325,10 @@ def explorer(info: catalog.RunInfo) -> None:
         )
         outside = int((np.abs(run.latents["mean"][:, :2]) > Z_LIMIT).any(axis=1).sum())
         st.caption(
-            "Each dot is the encoder's mean code for one of the 10,000 test images. Click a dot to jump there, "
-            "or drag a box anywhere to jump to its centre. Dashed circles: 1 and 2 sigma of the prior. The KL term "
-            "pulls every code towards the origin; reconstruction pulls digits apart so the decoder can tell them "
-            "apart: the clusters are the compromise."
+            "Each dot is the encoder's mean code for one of the 10,000 test images, coloured by its label. Click a "
+            "dot to jump there, or pick the box tool (top right of the map) and drag a box anywhere to jump to its "
+            "centre. Dashed circles: 1 and 2 sigma of the prior. The KL term pulls every code towards the origin; "
+            "reconstruction pulls digits apart so the decoder can tell them apart: the clusters are the compromise."
             + (f" {outside} codes lie outside the slider range." if outside else "")
         )
         if picked is not None:
@@ -392,7 +401,7 @@ def upload_panel(info: catalog.RunInfo) -> None:
         show(b, result["digit"], "as MNIST sees it (28 x 28)", scale=8)
         show(c, result["reconstruction"], "its reconstruction", scale=8)
         (m1, m2), (s1, s2) = result["mean"], np.exp(0.5 * result["log_var"])
-        st.markdown(f"Code: z = ({m1:.2f} ± {s1:.2f}, {m2:.2f} ± {s2:.2f})")
+        st.markdown(f"Code: z = ({m1:.2f} ± {s1:.2f}, {m2:.2f} ± {s2:.2f}): the gold star on the map above.")
         st.button("Move the sliders to my digit", on_click=move_sliders, args=(m1, m2))
 
 
@@ -417,7 +426,7 @@ def training_panel() -> None:
         subset = st.selectbox("training data", list(SUBSETS), format_func=SUBSETS.get, key="subset")
         if st.button("Train", type="primary"):
             try:
-                jobs.start(runs_dir, kl_weight, epochs, subset)
+                jobs.start(runs_dir, kl_weight, epochs, subset or None)
             except jobs.JobError as err:
                 st.warning(str(err))
     with right:

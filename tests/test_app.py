@@ -200,3 +200,20 @@ def test_retraining_can_be_cancelled(roots, mnist_dir):
     poll(at, roots["runs"], lambda job: not job.running)
     assert jobs.current(roots["runs"]).status["state"] == "cancelled"
     assert any("cancelled" in w.value for w in at.warning)
+
+
+def test_metrics_json_shows_what_it_has_and_survives_what_it_lacks():
+    import app
+
+    full = {
+        "test": {"neg_elbo": 140.123, "reconstruction": 135.0, "kl": 5.1},
+        "iwae": {"k": 1000, "nll": 137.5, "by_k": {"1": 140.1}},
+        "exact": {"nll": 137.2},
+        "coverage": {"n_digits": 10, "confident_share": 0.83},
+        "seconds": {"iwae": 12.0},
+    }
+    rows = dict(app.metric_rows(full))
+    assert rows["test neg elbo"] == "140.12" and rows["IWAE -log p(x), k=1000"] == "137.50"
+    assert rows["exact -log p(x) (quadrature)"] == "137.20" and rows["map cells that are clearly a digit"] == "83%"
+    assert not any("seconds" in label for label in rows)
+    assert app.metric_rows({}) == [] and app.metric_rows({"test": "garbage", "iwae": [1]}) == []
