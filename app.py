@@ -8,13 +8,13 @@ is one function; the model, the data and the files belong to the vae package.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-from PIL import Image, ImageDraw
 from plotly.subplots import make_subplots
 
 from vae import catalog, data, generate, images, jobs
@@ -63,9 +63,10 @@ def decode(info: catalog.RunInfo, z: np.ndarray) -> np.ndarray:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def grid_image(name: str, version: tuple, n: int) -> np.ndarray:
+def grid_png(name: str, version: tuple, n: int) -> bytes:
+    """The seed tutorial's n x n linspace grid over the slider range, decoded in one batch, as PNG."""
     info = catalog.describe(name)
-    return generate.tile(decode(info, generate.grid_points(n, "linspace", Z_LIMIT)), n)
+    return generate.to_png(generate.tile(decode(info, generate.grid_points(n, "linspace", Z_LIMIT)), n))
 
 
 @st.cache_resource(show_spinner="Reading the MNIST test images...")
@@ -142,7 +143,7 @@ def scatter_figure(latents: dict, here=None, picked: int | None = None, upload: 
         fig.add_trace(
             go.Scattergl(
                 x=means[rows, 0], y=means[rows, 1], customdata=rows.astype(np.int32), name=str(digit), mode="markers",
-                marker={"size": 3, "color": DIGIT_COLOURS[digit], "opacity": 0.6},
+                marker={"size": 3, "color": DIGIT_COLOURS[digit], "opacity": 0.6}, unselected={"marker": {"opacity": 0.4}},
                 hovertemplate=f"a {digit}: test image #%{{customdata}}<br>z = (%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
             )
         )  # fmt: skip
@@ -172,14 +173,22 @@ def scatter_figure(latents: dict, here=None, picked: int | None = None, upload: 
     return fig
 
 
-def mark_grid(grid: np.ndarray, n: int, z: tuple[float, float]) -> np.ndarray:
-    """The grid as RGB with a red ring where the sliders point (cell centres sit on the linspace)."""
-    step = 2 * Z_LIMIT / (n - 1)
-    x = 14 + (z[0] + Z_LIMIT) / step * 28
-    y = 14 + (Z_LIMIT - z[1]) / step * 28
-    image = Image.fromarray((np.clip(grid, 0, 1) * 255).astype(np.uint8)).convert("RGB")
-    ImageDraw.Draw(image).ellipse([x - 12, y - 12, x + 12, y + 12], outline=(255, 40, 40), width=3)
-    return np.asarray(image)
+def grid_figure(png: bytes, n: int, here: tuple[float, float]) -> go.Figure:
+    """The grid picture on z axes with a ring where the sliders point. The picture is sent as it was
+    cached, so a slider step costs a marker, not a new 200 kB PNG."""
+    edge = Z_LIMIT + Z_LIMIT / (n - 1)  # cell centres sit on the linspace: the picture reaches half a cell further
+    ring = {"size": 26, "symbol": "circle-open", "color": "red", "line": {"width": 3}}
+    fig = go.Figure(point_trace(here[0], here[1], "sliders", marker=ring, showlegend=False))
+    fig.add_layout_image(
+        source="data:image/png;base64," + base64.b64encode(png).decode(), xref="x", yref="y", x=-edge, y=edge,
+        sizex=2 * edge, sizey=2 * edge, sizing="stretch", layer="below",
+    )  # fmt: skip
+    axis = {"range": [-edge, edge], "showgrid": False, "zeroline": False}
+    fig.update_layout(
+        height=600, margin={"l": 10, "r": 10, "t": 10, "b": 10}, plot_bgcolor="black",
+        xaxis=axis | {"title": "z1"}, yaxis=axis | {"title": "z2", "scaleanchor": "x"},
+    )  # fmt: skip
+    return fig
 
 
 def loss_figure(history: list[dict], height: int = 260) -> go.Figure:
@@ -256,8 +265,8 @@ def run_facts(info: catalog.RunInfo) -> None:
         )
     figures = metric_rows(info.metrics)
     if figures:
-        st.sidebar.markdown("**metrics.json** (test set, nats per image)")
-        st.sidebar.dataframe({"figure": [f for f, _ in figures], "value": [v for _, v in figures]}, hide_index=True)
+        rows = "".join(f"| {label} | {value} |\n" for label, value in figures)
+        st.sidebar.markdown(f"| metrics.json (test set) | value |\n|---|---:|\n{rows}")
     st.sidebar.caption(
         "Nats: -ln of a probability. Reconstruction is how surprised the decoder is by the real pixels; KL is how "
         "far each code's distribution q(z|x) sits from the prior N(0, I). Their sum bounds -log p(x) from above."
@@ -319,9 +328,12 @@ def explorer(info: catalog.RunInfo) -> None:
         st.subheader("2 · Where the test digits land")
         picked = st.session_state.get("picked")
         picked = picked if picked is not None and picked < len(run.latents["mean"]) else None
-        fig = scatter_figure(run.latents, (z1, z2), picked, uploaded(info))
         st.plotly_chart(
-            fig, key="scatter", on_select="rerun", selection_mode=("points", "box"), config={"displaylogo": False}
+            session_scatter(info, run, (z1, z2), picked),
+            key="scatter",
+            on_select="rerun",
+            selection_mode=("points", "box"),
+            config={"displaylogo": False},
         )
         outside = int((np.abs(run.latents["mean"][:, :2]) > Z_LIMIT).any(axis=1).sum())
         st.caption(
@@ -334,6 +346,17 @@ def explorer(info: catalog.RunInfo) -> None:
         if picked is not None:
             picked_digit(info, run, picked)
     latent_grid(info, (z1, z2))
+
+
+def session_scatter(info: catalog.RunInfo, run: Run, here: tuple[float, float], picked: int | None) -> go.Figure:
+    """This session's scatter: rebuilt when what it shows changes, else only the slider marker moves
+    (rebuilding 10,000 points costs about four times as much on every slider step)."""
+    upload = uploaded(info)
+    shows = (info.name, info.version, picked, None if upload is None else str(upload.get("mean")))
+    cached = st.session_state.get("scatter_figure")
+    if cached is None or cached[0] != shows:
+        cached = st.session_state.scatter_figure = (shows, scatter_figure(run.latents, here, picked, upload))
+    return cached[1].update_traces(x=[here[0]], y=[here[1]], selector={"name": "sliders"})
 
 
 def picked_digit(info: catalog.RunInfo, run: Run, row: int) -> None:
@@ -362,14 +385,11 @@ def latent_grid(info: catalog.RunInfo, here: tuple[float, float]) -> None:
             "coordinates, each point decoded. Neighbouring codes give similar digits: the decoder is smooth, and "
             "the KL term left no holes between the clusters. The red ring is where the sliders point."
         )
-        grid = grid_image(info.name, info.version, n)
+        png = grid_png(info.name, info.version, n)
         st.download_button(
-            "Download PNG",
-            generate.to_png(grid),
-            file_name=f"{info.name.replace('/', '-')}-grid{n}.png",
-            mime="image/png",
+            "Download PNG", png, file_name=f"{info.name.replace('/', '-')}-grid{n}.png", mime="image/png"
         )
-    picture.image(mark_grid(grid, n, here), output_format="PNG")
+    picture.plotly_chart(grid_figure(png, n, here), key="grid", config={"displaylogo": False})
 
 
 def upload_panel(info: catalog.RunInfo) -> None:
@@ -513,7 +533,7 @@ def compare_panel(runs: list[catalog.RunInfo], current: catalog.RunInfo | None) 
                 continue
             chosen.append(info)
             st.plotly_chart(scatter_figure(run.latents, height=380), key=f"compare_scatter_{i}")
-            show(st, grid_image(info.name, info.version, 15), "15 x 15 latent grid", scale=1)
+            st.image(grid_png(info.name, info.version, 15), "15 x 15 latent grid", output_format="PNG")
             st.plotly_chart(loss_figure(info.history, height=220), key=f"compare_losses_{i}")
     bars = go.Figure()
     labels = [f"kl_weight {info.config.kl_weight:g} ({info.name})" for info in chosen]
