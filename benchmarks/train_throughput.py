@@ -161,8 +161,9 @@ def main() -> None:
     step = np.median(steps, axis=0)
     seed_epoch = fill + step * steps_per_epoch
     print(f"\nseed loop (eager GradientTape, Mean per batch): {len(steps)} steps timed, extrapolated to {n} images")
-    print(f"  shuffle-buffer fill {wall_cpu(fill)} + median step {step[0] * 1e3:.1f} ms wall / {step[1] * 1e3:.1f} ms")
-    print(f"  CPU x {steps_per_epoch} = {wall_cpu(seed_epoch)} per epoch = {n / seed_epoch[0]:,.0f} images/s")
+    print(f"  shuffle-buffer fill {wall_cpu(fill)}")
+    print(f"  + median step {step[0] * 1e3:.1f} ms wall / {step[1] * 1e3:.1f} ms CPU x {steps_per_epoch} steps")
+    print(f"  = {wall_cpu(seed_epoch)} per epoch = {n / seed_epoch[0]:,.0f} images/s")
 
     ratio = seed_epoch / ours_epoch
     verdict = "met" if ratio[0] >= 3 else "MISSED"
