@@ -137,28 +137,27 @@ def load_average() -> str:
 
 
 # Installed in a page with page.evaluate: records, in the page's own clock (performance.now()),
-# every key pressed, every new src of the digit image (the st.image captioned "decoder(z = ...)")
-# and of the latent grid (the explorer's last image, no caption), and when each new digit loaded.
+# every key pressed, every new src of the digit image (the st.image captioned "decoder(z = ...)"),
+# when each new digit finished loading, and the time of the latest change anywhere in the page.
 WATCH_JS = """() => {
-  const images = () => [...document.querySelectorAll('[data-testid="stImage"]')];
   const caption = (e) => e.querySelector('[data-testid="stImageCaption"]')?.innerText || '';
-  const digit = () => images().find((e) => caption(e).startsWith('decoder(z'))?.querySelector('img');
-  const grid = () => images().find((e) => !caption(e))?.querySelector('img');
-  const w = (window.__watch = {keys: [], digit: [], loaded: {}, grid: []});
-  let lastDigit = digit()?.src, lastGrid = grid()?.src;
+  const digit = () => [...document.querySelectorAll('[data-testid="stImage"]')]
+    .find((e) => caption(e).startsWith('decoder(z'))?.querySelector('img');
+  const w = (window.__watch = {keys: [], digit: [], loaded: {}, last: performance.now()});
+  let lastDigit = digit()?.src;
   new MutationObserver(() => {
-    const now = performance.now(), d = digit()?.src, g = grid()?.src;
+    const now = performance.now(), d = digit()?.src;
+    w.last = now;
     if (d && d !== lastDigit) { lastDigit = d; w.digit.push([now, d]); }
-    if (g && g !== lastGrid) { lastGrid = g; w.grid.push(now); }
-  }).observe(document.body, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
-  // load does not bubble; capture sees it. complete + naturalWidth: the bitmap is ready to paint.
+  }).observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+  // load does not bubble; capture sees it.
   document.addEventListener('load', (e) => { if (e.target === digit()) w.loaded[e.target.src] = performance.now(); }, true);
   document.addEventListener('keydown', () => w.keys.push(performance.now()), true);
 }"""
-# True once the n-th new digit (counting from 1) has loaded and the grid has changed n times.
-STEP_DONE_JS = (
-    "(n) => __watch.digit.length >= n && __watch.grid.length >= n && __watch.digit[n - 1][1] in __watch.loaded"
-)
+# True once the n-th new digit (counting from 1) has loaded and nothing in the page changed for 300 ms
+# (the rest of the rerun, e.g. the scatter, has been drawn): the step is over.
+STEP_DONE_JS = """(n) => __watch.digit.length >= n && __watch.digit[n - 1][1] in __watch.loaded &&
+  performance.now() - __watch.last > 300"""
 DIGIT_READY_JS = """() => [...document.querySelectorAll('[data-testid="stImage"] img')].some(
   (img) => img.complete && img.naturalWidth > 0 &&
   (img.parentElement.querySelector('[data-testid="stImageCaption"]')?.innerText || '').startsWith('decoder(z'))"""

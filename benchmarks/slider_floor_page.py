@@ -1,7 +1,6 @@
 """The floor under benchmarks/slider_roundtrip.py: the app's slider -> image fragment with nothing else in it.
 
-Same widgets, keys and captions as app.py's explorer (z1, z2, a 280 px digit PNG, a
-560 px grid PNG last), but the "decoder" is a constant fill: what remains is Streamlit's
+Same widgets, keys and captions as app.py's explorer (z1, z2, a 280 px digit PNG), but the "decoder" is a constant fill: what remains is Streamlit's
 round trip, the browser and the machine. Run by slider_roundtrip.py, not by hand.
 """
 
@@ -24,7 +23,6 @@ def explorer() -> None:
     z2 = st.slider("z2", -4.0, 4.0, 0.0, step=0.1, key="z2", format="%.2f")
     shade = int(10 * (z1 + 4) + 80 * (z2 + 4)) % 256  # a new image for every point visited
     st.image(png(280, shade), caption=f"decoder(z = ({z1:.2f}, {z2:.2f}))")
-    st.image(png(560, shade))
 
 
 explorer()
