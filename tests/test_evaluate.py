@@ -101,19 +101,21 @@ class _StripedModel:
         return images
 
 
-def _column_classifier(images, training=False):
+class _ColumnClassifier:
     """Reads the column index c: digit c % 10, confident (0.95) only in columns 0-4, else 0.6."""
-    columns = np.asarray(images)[:, 0].astype(int)
-    probs = np.full((len(columns), 10), 0.0, np.float32)
-    confidence = np.where(columns < 5, 0.95, 0.6)
-    probs[np.arange(len(columns)), columns % 10] = confidence
-    probs[np.arange(len(columns)), (columns + 1) % 10] += 1 - confidence
-    return probs
+
+    def predict_on_batch(self, images):
+        columns = np.asarray(images)[:, 0].astype(int)
+        probs = np.full((len(columns), 10), 0.0, np.float32)
+        confidence = np.where(columns < 5, 0.95, 0.6)
+        probs[np.arange(len(columns)), columns % 10] = confidence
+        probs[np.arange(len(columns)), (columns + 1) % 10] += 1 - confidence
+        return probs
 
 
 def test_latent_map_layout_and_coverage_counts():
     n = 12
-    digit_map = evaluate.latent_map(_StripedModel(), _column_classifier, n=n, extent=2.0)
+    digit_map = evaluate.latent_map(_StripedModel(), _ColumnClassifier(), n=n, extent=2.0)
     assert digit_map.labels.shape == digit_map.confidence.shape == (n, n)
     assert np.all(np.diff(digit_map.z1) > 0) and np.all(np.diff(digit_map.z2) < 0)  # reading order
     assert digit_map.z1[0] == pytest.approx(-2.0) and digit_map.z2[0] == pytest.approx(2.0)
