@@ -4,6 +4,12 @@ The page follows a lecture on the VAE top to bottom: two numbers make a digit
 (sliders), where the test digits land (scatter), the whole map decoded (grid), your
 own digit encoded (upload), what the KL weight does (retraining, compare). Each panel
 is one function; the model, the data and the files belong to the vae package.
+
+Where things come from: runs from pretrained/ and runs/ next to this file (or
+$VAE_PRETRAINED_DIR, $VAE_RUNS_DIR); the scatter from each run's latents.npz, so exploring
+needs no dataset. MNIST (found by vae.data: $VAE_DATA_DIR, the Keras cache) is needed only
+to retrain and to show the original of a clicked test digit; without it the app shows
+that digit's decoded code alone and says why.
 """
 
 from __future__ import annotations
@@ -363,8 +369,10 @@ def picked_digit(info: catalog.RunInfo, run: Run, row: int) -> None:
     """The clicked test digit next to the decoding of its mean code."""
     label = int(run.latents["labels"][row])
     images_, why_not = test_images(run.config.dataset)
+    if images_ is not None and len(images_) != len(run.latents["mean"]):
+        images_, why_not = None, f"latents.npz has {len(run.latents['mean'])} codes, the test set {len(images_)} images"
     a, b, c = st.columns([1, 1, 2])
-    if images_ is not None and len(images_) == len(run.latents["mean"]):
+    if images_ is not None:
         show(a, images_[row] / 255.0, f"test image #{row} (a {label})", scale=5)
     else:
         a.info(f"Test image #{row} (a {label}) is not on this machine: {why_not}")

@@ -102,8 +102,9 @@ def test_clicking_a_scatter_point_moves_the_sliders_and_shows_that_digit(roots):
     no_errors(at)
     assert at.slider(key="z1").value == pytest.approx(mean[7, 0], abs=1e-5)
     assert at.slider(key="z2").value == pytest.approx(mean[7, 1], abs=1e-5)
-    # No MNIST in the fake run's dataset order is guaranteed, but the decoded mean code is always shown.
     assert any("decoded from its mean code" in c for image in at.image for c in image.captions)
+    # The fake run's 500 codes are not MNIST's 10,000 test images (and MNIST may be absent): no original, and why.
+    assert any("Test image #7 (a 7) is not on this machine" in i.value for i in at.info)
 
 
 def test_a_box_selection_jumps_to_its_centre(roots):
@@ -112,6 +113,14 @@ def test_a_box_selection_jumps_to_its_centre(roots):
     at.session_state["scatter"] = {"selection": {"points": [], "box": [box]}}
     at.run()
     assert (at.slider(key="z1").value, at.slider(key="z2").value) == (1.5, -2.5)
+
+
+def test_compare_view_shows_both_runs_side_by_side(roots):
+    at = start_app(run="runs/a")
+    at.toggle(key="compare").set_value(True).run()
+    no_errors(at)
+    assert (at.selectbox(key="compare_0").value, at.selectbox(key="compare_1").value) == ("runs/a", "runs/b")
+    assert [c for image in at.image for c in image.captions].count("15 x 15 latent grid") == 2
 
 
 def digit_png(mode: str = "L") -> bytes:
