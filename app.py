@@ -25,23 +25,13 @@ from plotly.subplots import make_subplots
 
 from vae import catalog, data, generate, images, jobs
 from vae.config import KL_PRESETS
+from vae.generate import DIGIT_COLOURS
 from vae.io import Run, RunError, read_json
+from vae.pad import latent_pad
 
 Z_LIMIT = 4.0  # slider and grid range: +/-4 prior standard deviations holds nearly all of N(0, 1)
 DIGIT_SCALE = 10  # 28 px -> 280 px, nearest neighbour: every pixel of the model visible
 MAX_UPLOAD_MB = 5  # also .streamlit/config.toml's server.maxUploadSize; vae.images checks the bytes
-DIGIT_COLOURS = [
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-]
 KL_CHOICES = sorted({*(m * 10.0**e for e in range(-4, 1) for m in (1, 2, 5)), 10.0, *KL_PRESETS.values()})
 SUBSETS = {0: "all 60,000 training images", 10_000: "10,000 images", 2_000: "2,000 images (quick demo)"}
 
@@ -294,7 +284,8 @@ def metric_rows(metrics: dict) -> list[tuple[str, str]]:
 
 
 def apply_selection(latents: dict) -> None:
-    """Move the sliders to a new scatter selection. Runs before the sliders exist, so it may set their state."""
+    """A new scatter selection moves the sliders: remembered here, applied by the full rerun it asks for
+    (the sliders live in another fragment, and only a full run may set a widget's state before it exists)."""
     event = st.session_state.get("scatter")
     selection = event["selection"] if event else None
     if not selection:
@@ -306,52 +297,75 @@ def apply_selection(latents: dict) -> None:
     st.session_state.applied_selection = fingerprint
     target = selection_target(selection, latents["mean"])
     if target is not None:
-        (z1, z2), st.session_state.picked = target
-        st.session_state.z1 = float(np.clip(z1, -Z_LIMIT, Z_LIMIT))
-        st.session_state.z2 = float(np.clip(z2, -Z_LIMIT, Z_LIMIT))
+        st.session_state.pending_move, st.session_state.picked = target
+        st.rerun()
+
+
+def apply_pending_move() -> None:
+    """Runs before the sliders are created, the only moment their state may be set."""
+    target = st.session_state.pop("pending_move", None)
+    if target is not None:
+        move_sliders(*target)
 
 
 @st.fragment
-def explorer(info: catalog.RunInfo) -> None:
-    """Sliders -> digit, and the map of the test set; only this part reruns on a slider move."""
+def digit_panel(info: catalog.RunInfo) -> None:
+    """Sliders -> digit, and the pad. Only this fragment reruns on a slider move, and it holds nothing
+    heavy: the 10,000-point map next to it would cost a lecture hall seconds per step."""
+    run, _ = load(info.name, info.version)
+    st.subheader("1 · Two numbers make a digit")
+    for key in ("z1", "z2"):  # state, not a default value: the scatter, the pad and the upload panel move them too
+        st.session_state.setdefault(key, 0.0)
+    z1 = st.slider("z1", -Z_LIMIT, Z_LIMIT, step=0.1, key="z1", format="%.2f")
+    z2 = st.slider("z2", -Z_LIMIT, Z_LIMIT, step=0.1, key="z2", format="%.2f")
+    show(st, decode(info, [[z1, z2]])[0], f"decoder(z = ({z1:.2f}, {z2:.2f}))")
+    st.caption(
+        "The decoder turns any point z = (z1, z2) into pixel probabilities. Training pushed the codes of real "
+        "digits towards the prior N(0, I), so points within about 2 of the origin decode to digit-like shapes; "
+        "far outside, the decoder extrapolates."
+    )
+    if run.config.latent_dim == 2:
+        st.markdown("**Drag the point**: your browser runs the decoder, so the digit follows the mouse.")
+        latent_pad(
+            run.model,
+            z=(z1, z2),
+            extent=Z_LIMIT,
+            latents=run.latents["mean"] if run.latents is not None else None,
+            labels=run.latents["labels"] if run.latents is not None else None,
+            key="pad",
+            on_release=lambda point: move_sliders(*point),
+            size=240,
+        )
+
+
+@st.fragment
+def map_panel(info: catalog.RunInfo) -> None:
+    """The test set's codes; a click or a box moves the sliders."""
     run, _ = load(info.name, info.version)
     apply_selection(run.latents)
-    left, right = st.columns([2, 3], gap="large")
-    with left:
-        st.subheader("1 · Two numbers make a digit")
-        for key in ("z1", "z2"):  # state, not a default value: the scatter and the upload panel move them too
-            st.session_state.setdefault(key, 0.0)
-        z1 = st.slider("z1", -Z_LIMIT, Z_LIMIT, step=0.1, key="z1", format="%.2f")
-        z2 = st.slider("z2", -Z_LIMIT, Z_LIMIT, step=0.1, key="z2", format="%.2f")
-        show(st, decode(info, [[z1, z2]])[0], f"decoder(z = ({z1:.2f}, {z2:.2f}))")
-        # The latent pad (vae/pad.py: drag a point, the browser decodes while the mouse moves) goes here.
-        st.caption(
-            "The decoder turns any point z = (z1, z2) into pixel probabilities. Training pushed the codes of real "
-            "digits towards the prior N(0, I), so points within about 2 of the origin decode to digit-like shapes; "
-            "far outside, the decoder extrapolates."
-        )
-    with right:
-        st.subheader("2 · Where the test digits land")
-        picked = st.session_state.get("picked")
-        picked = picked if picked is not None and picked < len(run.latents["mean"]) else None
-        st.plotly_chart(
-            session_scatter(info, run, (z1, z2), picked),
-            key="scatter",
-            on_select="rerun",
-            selection_mode=("points", "box"),
-            config={"displaylogo": False},
-        )
-        outside = int((np.abs(run.latents["mean"][:, :2]) > Z_LIMIT).any(axis=1).sum())
-        st.caption(
-            "Each dot is the encoder's mean code for one of the 10,000 test images, coloured by its label. Click a "
-            "dot to jump there, or pick the box tool (top right of the map) and drag a box anywhere to jump to its "
-            "centre. Dashed circles: 1 and 2 sigma of the prior. The KL term pulls every code towards the origin; "
-            "reconstruction pulls digits apart so the decoder can tell them apart: the clusters are the compromise."
-            + (f" {outside} codes lie outside the slider range." if outside else "")
-        )
-        if picked is not None:
-            picked_digit(info, run, picked)
-    latent_grid(info, (z1, z2))
+    here = (st.session_state.get("z1", 0.0), st.session_state.get("z2", 0.0))
+    st.subheader("2 · Where the test digits land")
+    picked = st.session_state.get("picked")
+    picked = picked if picked is not None and picked < len(run.latents["mean"]) else None
+    st.plotly_chart(
+        session_scatter(info, run, here, picked),
+        key="scatter",
+        on_select="rerun",
+        selection_mode=("points", "box"),
+        config={"displaylogo": False},
+    )
+    outside = int((np.abs(run.latents["mean"][:, :2]) > Z_LIMIT).any(axis=1).sum())
+    st.caption(
+        "Each dot is the encoder's mean code for one of the 10,000 test images, coloured by its label. Click a "
+        "dot to jump there, or pick the box tool (top right of the map) and drag a box anywhere to jump to its "
+        "centre. Dashed circles: 1 and 2 sigma of the prior. The KL term pulls every code towards the origin; "
+        "reconstruction pulls digits apart so the decoder can tell them apart: the clusters are the compromise. "
+        "The red ring shows the sliders as of this map's last redraw (the pad on the left follows every move)."
+        + (f" {outside} codes lie outside the slider range." if outside else "")
+    )
+    st.button("Mark the sliders' point on the map", key="refresh_map")  # reruns only this fragment
+    if picked is not None:
+        picked_digit(info, run, picked)
 
 
 def session_scatter(info: catalog.RunInfo, run: Run, here: tuple[float, float], picked: int | None) -> go.Figure:
@@ -383,7 +397,9 @@ def picked_digit(info: catalog.RunInfo, run: Run, row: int) -> None:
     )
 
 
-def latent_grid(info: catalog.RunInfo, here: tuple[float, float]) -> None:
+@st.fragment
+def latent_grid(info: catalog.RunInfo) -> None:
+    here = (st.session_state.get("z1", 0.0), st.session_state.get("z2", 0.0))
     st.subheader("3 · The whole map, decoded")
     controls, picture = st.columns([1, 3], gap="large")
     with controls:
@@ -575,7 +591,13 @@ def main() -> None:
             st.error(f"{info.name} cannot be opened: {err}")
     if ready:
         run_facts(info)
-        explorer(info)
+        apply_pending_move()
+        left, right = st.columns([2, 3], gap="large")
+        with left:
+            digit_panel(info)
+        with right:
+            map_panel(info)
+        latent_grid(info)
         upload_panel(info)
     training_panel()
     compare_panel(runs, info if ready else None)
