@@ -1,0 +1,217 @@
+"""What a student sees in Chromium: the digit, the sliders, the map, an upload, the run picker.
+
+Widgets are found the way a user finds them, by their labels (a slider's aria-label is its
+text label, the digit image by its caption), never by their position on the page, so
+panels can be added or moved without breaking these tests.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from PIL import Image, ImageDraw
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+expect = playwright_api.expect
+
+pytestmark = pytest.mark.e2e
+
+IMAGE = '[data-testid="stImage"]'
+EXCEPTION = '[data-testid="stException"]'
+
+
+def digit_image(page):
+    """The decoded digit under the sliders: the image captioned 'decoder(z = ...)'."""
+    return page.locator(IMAGE).filter(has_text="decoder(z").locator("img")
+
+
+def captioned_image(page, caption: str):
+    return page.locator(IMAGE).filter(has_text=caption).locator("img")
+
+
+def slider(page, label: str):
+    """A slider's thumb, by its text label (its accessible name repeats the label: "z1 z1")."""
+    return page.locator(f'[data-testid="stSlider"] input[aria-label="{label}"]')
+
+
+def slider_value(page, label: str) -> float:
+    return float(slider(page, label).get_attribute("aria-valuetext"))
+
+
+def expect_no_exception(page) -> None:
+    expect(page.locator(EXCEPTION)).to_have_count(0)
+
+
+def expect_loaded(image) -> None:
+    """The <img> has fetched and decoded its picture, not just got a src."""
+    expect(image).to_be_visible()
+    image.page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+
+
+def press_right(page, label: str, times: int) -> None:
+    """Keyboard steps on a slider thumb: each ArrowRight is one step, sent to the server at once."""
+    slider(page, label).focus()
+    for _ in range(times):
+        page.keyboard.press("ArrowRight")
+
+
+def digit_png(side: int = 200) -> bytes:
+    """A thick dark '7' on white paper, off-centre like a photo of a sheet: the upload path must fix all that."""
+    image = Image.new("L", (side, side), 240)
+    draw = ImageDraw.Draw(image)
+    pen = side // 12
+    draw.line([(side * 0.25, side * 0.2), (side * 0.8, side * 0.2), (side * 0.45, side * 0.9)], fill=20, width=pen)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def upload(page, name: str, data: bytes, mime: str = "image/png") -> None:
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        files=[{"name": name, "mimeType": mime, "buffer": data}]
+    )
+
+
+# Plotly keeps its axes on the chart's <div>: l2p/p2l convert between data and pixel coordinates.
+DATA_TO_SCREEN_JS = """(gd, [x, y]) => {
+  const L = gd._fullLayout, box = gd.getBoundingClientRect();
+  return [box.left + L._size.l + L.xaxis.l2p(x), box.top + L._size.t + L.yaxis.l2p(y)];
+}"""
+SCREEN_TO_DATA_JS = """(gd, [px, py]) => {
+  const L = gd._fullLayout, box = gd.getBoundingClientRect();
+  return [L.xaxis.p2l(px - box.left - L._size.l), L.yaxis.p2l(py - box.top - L._size.t)];
+}"""
+# The test digit farthest from the origin within |z| < 3.5: a dot alone in its neighbourhood, so a click there
+# cannot pick up a neighbour instead.
+LONELY_DOT_JS = """(gd) => {
+  let best = null;
+  for (const trace of gd._fullData) {
+    if (!trace.customdata) continue;  // only the ten digit traces carry test-set rows
+    for (let i = 0; i < trace.x.length; i++) {
+      const x = trace.x[i], y = trace.y[i], r = x * x + y * y;
+      if (Math.abs(x) < 3.5 && Math.abs(y) < 3.5 && (!best || r > best.r)) best = {x, y, r, row: trace.customdata[i]};
+    }
+  }
+  return best;
+}"""
+
+
+def scatter(page):
+    """The latent map: the plotly chart the app made with key="scatter" (Streamlit adds the st-key-* class)."""
+    return page.locator(".st-key-scatter .js-plotly-plot")
+
+
+def test_page_loads_with_a_digit(page, screenshot):
+    expect(page.get_by_role("heading", name="A variational autoencoder you can touch")).to_be_visible()
+    image = digit_image(page)
+    expect_loaded(image)
+    box = image.bounding_box()
+    assert box["width"] >= 200 and box["height"] >= 200, f"the digit is drawn small: {box}"
+    expect(slider(page, "z1")).to_have_attribute("aria-valuetext", "0.00")
+    expect(slider(page, "z2")).to_have_attribute("aria-valuetext", "0.00")
+    expect(scatter(page)).to_be_visible()
+    expect_no_exception(page)
+    screenshot()
+
+
+def test_keyboard_on_a_slider_changes_the_digit(page, screenshot):
+    image = digit_image(page)
+    before = image.get_attribute("src")
+    press_right(page, "z1", 5)
+    expect(slider(page, "z1")).to_have_attribute("aria-valuetext", "0.50")
+    expect(page.locator(IMAGE).filter(has_text="decoder(z = (0.50, 0.00))")).to_be_visible()
+    expect(image).not_to_have_attribute("src", before)
+    expect_loaded(image)
+    expect_no_exception(page)
+    screenshot()
+
+
+def test_box_select_on_the_map_moves_the_sliders_to_its_centre(page, screenshot):
+    chart = scatter(page)
+    # The modebar shows while the pointer is over the chart; hover its corner, not the 10,000 WebGL dots.
+    chart.hover(position={"x": 5, "y": 5})
+    page.locator(".st-key-scatter").get_by_role("button", name="Box Select").click()
+    area = chart.locator(".nsewdrag").first.bounding_box()  # the plot area, where a drag selects
+    start = (area["x"] + 0.70 * area["width"], area["y"] + 0.15 * area["height"])  # upper right: z1, z2 > 0
+    end = (area["x"] + 0.85 * area["width"], area["y"] + 0.30 * area["height"])
+    (x0, y0), (x1, y1) = (chart.evaluate(SCREEN_TO_DATA_JS, corner) for corner in (start, end))
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=10)
+    page.mouse.up()
+    expect(slider(page, "z1")).not_to_have_attribute("aria-valuetext", "0.00")
+    # While the rerun lands, Streamlit briefly shows the old map (with the drawn box) under the new one.
+    expect(page.locator(".st-key-scatter")).to_have_count(1)
+    screenshot()
+    z1, z2 = slider_value(page, "z1"), slider_value(page, "z2")
+    # within 0.05 (about 2 px): plotly rounds the drag to whole pixels
+    assert (z1, z2) == pytest.approx(((x0 + x1) / 2, (y0 + y1) / 2), abs=0.05)
+    expect(page.locator(IMAGE).filter(has_text=f"decoder(z = ({z1:.2f}, {z2:.2f}))")).to_be_visible()
+    expect_no_exception(page)
+
+
+def test_clicking_a_dot_moves_the_sliders_to_that_test_digit(page, screenshot):
+    chart = scatter(page)
+    dot = chart.evaluate(LONELY_DOT_JS)
+    x, y = chart.evaluate(DATA_TO_SCREEN_JS, [dot["x"], dot["y"]])
+    page.mouse.move(x, y)  # hover first, as a hand does: plotly picks the point under the pointer
+    page.mouse.click(x, y)
+    expect(slider(page, "z1")).to_have_attribute("aria-valuetext", f"{dot['x']:.2f}")
+    expect(slider(page, "z2")).to_have_attribute("aria-valuetext", f"{dot['y']:.2f}")
+    expect_loaded(captioned_image(page, "decoded from its mean code"))  # the picked digit's reconstruction
+    expect(page.get_by_text(f"#{dot['row']} ").first).to_be_visible()  # the test image itself, or why it is not here
+    expect_no_exception(page)
+    screenshot()
+
+
+def test_upload_shows_its_encoding(page, screenshot):
+    upload(page, "seven.png", digit_png())
+    mnist_view = captioned_image(page, "as MNIST sees it (28 x 28)")
+    expect_loaded(mnist_view)
+    expect_loaded(captioned_image(page, "its reconstruction"))
+    expect_loaded(captioned_image(page, "your image"))
+    assert mnist_view.evaluate("(img) => img.naturalWidth % 28 == 0 && img.naturalWidth == img.naturalHeight")
+    code = page.get_by_text(re.compile(r"Code: z = \("))
+    expect(code).to_be_visible()
+    m1, _, m2, _ = (float(v) for v in re.findall(r"-?\d+\.\d+", code.inner_text())[:4])
+    # the gold star and its 1-sigma ellipse on the map
+    chart = scatter(page)
+    page.wait_for_function("(gd) => gd._fullData.some((t) => t.name === 'your digit')", arg=chart.element_handle())
+    chart.scroll_into_view_if_needed()
+    screenshot("map")
+    page.get_by_role("button", name="Move the sliders to my digit").click()
+    expect(slider(page, "z1")).to_have_attribute("aria-valuetext", f"{m1:.2f}")
+    expect(slider(page, "z2")).to_have_attribute("aria-valuetext", f"{m2:.2f}")
+    expect_no_exception(page)
+    page.get_by_role("heading", name="4 · Your own digit").scroll_into_view_if_needed()
+    screenshot()
+
+
+def test_garbage_upload_shows_a_message_and_the_page_keeps_working(page, screenshot):
+    upload(page, "notes.png", b"these are lecture notes, not a picture\n" * 20)
+    alert = page.locator('[data-testid="stAlert"]').filter(has_text="not a readable")
+    expect(alert).to_be_visible()
+    expect_no_exception(page)
+    alert.scroll_into_view_if_needed()
+    screenshot()
+    image = digit_image(page)
+    before = image.get_attribute("src")
+    press_right(page, "z2", 3)
+    expect(image).not_to_have_attribute("src", before)
+    expect_no_exception(page)
+
+
+def test_model_picker_switches_runs(page, screenshot):
+    image = digit_image(page)
+    default_src = image.get_attribute("src")
+    picker = page.get_by_role("combobox", name="Run")
+    expect(picker).to_have_value(re.compile("elbo-kl1"))
+    picker.click()
+    page.get_by_role("option", name=re.compile("beta-kl4")).click()
+    expect(picker).to_have_value(re.compile("beta-kl4"))
+    expect(image).not_to_have_attribute("src", default_src)
+    expect_loaded(image)
+    expect_no_exception(page)
+    screenshot()
