@@ -32,9 +32,7 @@ def test_train_step_reports_all_three_terms_and_learns():
     later = model.fit(x, batch_size=64, epochs=5, verbose=0).history
     assert set(first) == {"loss", "reconstruction", "kl"}
     assert later["loss"][-1] < first["loss"][0]
-    np.testing.assert_allclose(
-        later["loss"][-1], later["reconstruction"][-1] + 0.5 * later["kl"][-1], rtol=1e-3
-    )
+    np.testing.assert_allclose(later["loss"][-1], later["reconstruction"][-1] + 0.5 * later["kl"][-1], rtol=1e-3)
 
 
 def test_config_round_trips_through_keras():
