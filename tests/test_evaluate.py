@@ -27,7 +27,7 @@ def trained_2d(mnist_dir):
     keras.utils.set_random_seed(0)
     model = VAE(latent_dim=2, hidden=(64,), seed=0)
     model.compile(optimizer=keras.optimizers.Adam(2e-3))
-    model.fit(data.make_dataset(x_train, 64, seed=0), epochs=10, verbose=0)
+    model.fit(data.make_dataset(x_train, 64, seed=0), epochs=10, verbose=0, shuffle=False)
     return model, x_test
 
 
