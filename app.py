@@ -413,7 +413,56 @@ def latent_grid(info: catalog.RunInfo) -> None:
         st.download_button(
             "Download PNG", png, file_name=f"{info.name.replace('/', '-')}-grid{n}.png", mime="image/png"
         )
-    picture.plotly_chart(grid_figure(png, n, here), key="grid", config={"displaylogo": False})
+        show_map = st.toggle("Label each cell with the digit a classifier reads", key="digit_map")
+        if show_map:
+            st.caption(
+                "A separate MNIST classifier (99 % test accuracy, pretrained/classifier.keras) reads every cell. "
+                "Bold labels: softmax > 0.9; faint: the classifier hesitates, usually where one digit turns into "
+                "another (4 into 9, 3 into 5 into 8)."
+            )
+    fig = grid_figure(png, n, here)
+    if show_map:
+        labels = digit_map(info.name, info.version, n)
+        if labels is None:
+            st.info("No classifier at pretrained/classifier.keras: retrain it with `python -m vae.classifier`.")
+        else:
+            fig.add_trace(digit_map_trace(labels))
+    picture.plotly_chart(fig, key="grid", config={"displaylogo": False})
+
+
+@st.cache_resource(show_spinner="Loading the digit classifier...")
+def classifier():
+    """None where the file is missing: the map layer is optional, the app must not depend on it."""
+    from vae.classifier import DEFAULT_PATH, load_classifier
+
+    return load_classifier() if DEFAULT_PATH.exists() else None
+
+
+@st.cache_data(max_entries=32, show_spinner="Reading the grid with the classifier...")
+def digit_map(name: str, version: tuple, n: int):
+    from vae.evaluate import latent_map
+
+    model = classifier()
+    if model is None:
+        return None
+    run, lock = load(name, version)
+    with lock:
+        return latent_map(run.model, model, n=n, extent=Z_LIMIT)
+
+
+def digit_map_trace(labels) -> go.Scatter:
+    """One text label per grid cell, in the cell's own colour; confident cells bold and opaque."""
+    z1, z2 = np.meshgrid(labels.z1, labels.z2)
+    text, colours, hover = [], [], []
+    for digit, p in zip(labels.labels.ravel(), labels.confidence.ravel(), strict=True):
+        sure = p > 0.9
+        text.append(f"<b>{digit}</b>" if sure else str(digit))
+        colours.append(DIGIT_COLOURS[digit] if sure else "rgba(200,200,200,0.6)")
+        hover.append(f"classifier: {digit} ({p:.0%})")
+    return go.Scatter(
+        x=z1.ravel(), y=z2.ravel(), mode="text", text=text, textfont={"color": colours, "size": 13},
+        hovertext=hover, hoverinfo="text", showlegend=False, name="classifier",
+    )  # fmt: skip
 
 
 def upload_panel(info: catalog.RunInfo) -> None:

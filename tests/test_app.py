@@ -226,3 +226,18 @@ def test_metrics_json_shows_what_it_has_and_survives_what_it_lacks():
     assert rows["exact -log p(x) (quadrature)"] == "137.20" and rows["map cells that are clearly a digit"] == "83%"
     assert not any("seconds" in label for label in rows)
     assert app.metric_rows({}) == [] and app.metric_rows({"test": "garbage", "iwae": [1]}) == []
+
+
+def test_the_digit_map_layer_labels_every_grid_cell(roots):
+    """The classifier's reading of the grid, drawn over it: one label per cell, most digits present."""
+    import app
+
+    at = start_app()
+    at.toggle(key="digit_map").set_value(True).run()
+    no_errors(at)
+    info = catalog.describe(catalog.list_runs()[0].name)
+    labels = app.digit_map(info.name, info.version, 10)
+    assert labels is not None, "pretrained/classifier.keras ships with the repository"
+    trace = app.digit_map_trace(labels)
+    assert len(trace.text) == 100 and labels.labels.shape == (10, 10)
+    assert set(labels.labels.ravel()) <= set(range(10))
