@@ -1,0 +1,190 @@
+"""Issue 5, item 5: many students on one server. Each browser session makes 50 slider moves and one upload.
+
+    python tests/stress/load_sessions.py [--sessions 20] [--moves 50] [--plotly]
+
+One Chromium, one context (a Streamlit session of its own) per student, against one
+`streamlit run app.py` showing the default pretrained run (benchmarks/_server.py starts it
+with a runs/ folder of its own). Pages are opened one after another (twenty first runs
+at once only measure how long TensorFlow's first import queues), then every session runs
+concurrently (asyncio.gather), each at its own pace:
+
+    move     ArrowRight on z1 (then on z2), wait until the new digit image has loaded;
+             latency is keydown -> image loaded, in the page's own clock
+    upload   a synthetic digit PNG into the file uploader, wait for its 28 x 28 version;
+             latency is wall clock from Python
+
+Errors, which must all be 0: a step or upload that did not finish within --timeout
+seconds, an exception element (stException) or a JavaScript error in any page, a
+traceback in the server's log. Peak RSS is the server process and its children, summed
+from /proc every 0.25 s.
+
+By default Chromium is not given plotly.js (its bundle request is aborted): twenty pages
+drawing a 10,000-point WebGL scatter in software would measure the browser, not the
+server, on a two-core machine. The server still builds and sends every figure; --plotly
+draws them too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from playwright.async_api import Error as PlaywrightError  # noqa: E402
+from playwright.async_api import async_playwright  # noqa: E402
+
+from benchmarks._server import CHROMIUM, DIGIT_READY_JS, SLIDER, WATCH_JS, AppServer, find_run  # noqa: E402
+from tests.test_images import draw_digit, encode  # noqa: E402
+
+# A slider at 0 reaches its end (4.0) after 40 steps of 0.1: the moves go right on z1, then on z2.
+STEPS_PER_SLIDER = 39
+# Poll page conditions on a timer: the default, requestAnimationFrame, stalls in pages Chromium is not painting.
+POLL_MS = 50
+# The n-th new digit (counting from 1 since the watch was installed) has its src and has loaded.
+DIGIT_LOADED_JS = "(n) => __watch.digit.length >= n && __watch.digit[n - 1][1] in __watch.loaded"
+UPLOAD_SHOWN_JS = """() => [...document.querySelectorAll('[data-testid="stImage"]')].some((e) =>
+  (e.querySelector('[data-testid="stImageCaption"]')?.innerText || '').startsWith('as MNIST sees it') &&
+  e.querySelector('img')?.complete && e.querySelector('img').naturalWidth > 0)"""
+
+
+class Session:
+    """One student: a browser context, its page, what went wrong and how long each step took."""
+
+    def __init__(self, number: int):
+        self.number = number
+        self.page = None
+        self.errors: list[str] = []
+        self.upload_s: float | None = None
+        self.step_ms: list[float] = []
+
+    async def open(self, browser, url: str, plotly: bool, timeout_s: float) -> None:
+        context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+        if not plotly:
+            await context.route("**/PlotlyChart*.js", lambda route: route.abort())
+        self.page = await context.new_page()
+        self.page.on("pageerror", lambda err: self.errors.append(f"JavaScript error: {err}"))
+        await self.page.goto(url, timeout=timeout_s * 1000)
+        await self.page.wait_for_function(DIGIT_READY_JS, timeout=timeout_s * 1000, polling=POLL_MS)
+        await self.page.evaluate(WATCH_JS)
+
+    async def move(self, moves: int, timeout_s: float) -> None:
+        try:
+            for step in range(moves):
+                if step % STEPS_PER_SLIDER == 0:
+                    slider = "z1" if step < STEPS_PER_SLIDER else "z2"
+                    await self.page.locator(f'{SLIDER} input[aria-label="{slider}"]').focus()
+                await self.page.keyboard.press("ArrowRight")
+                await self.page.wait_for_function(
+                    DIGIT_LOADED_JS, arg=step + 1, timeout=timeout_s * 1000, polling=POLL_MS
+                )
+        except PlaywrightError:
+            # the count of digits seen is now out of step with the keys: later waits would mean nothing
+            self.errors.append(f"move {step + 1}: no new digit within {timeout_s:g} s")
+        watch = await self.page.evaluate("__watch")
+        loaded = [(key, src) for key, (_, src) in zip(watch["keys"], watch["digit"], strict=False)]
+        self.step_ms = [watch["loaded"][src] - key for key, src in loaded if src in watch["loaded"]]
+
+    async def upload(self, png: bytes, timeout_s: float) -> None:
+        started = time.perf_counter()
+        await self.page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+            files=[{"name": f"digit-{self.number}.png", "mimeType": "image/png", "buffer": png}]
+        )
+        try:
+            await self.page.wait_for_function(UPLOAD_SHOWN_JS, timeout=timeout_s * 1000, polling=POLL_MS)
+            self.upload_s = time.perf_counter() - started
+        except PlaywrightError:
+            self.errors.append(f"upload: no 28 x 28 digit within {timeout_s:g} s")
+
+    async def check_page(self) -> None:
+        exceptions = await self.page.locator('[data-testid="stException"]').all_inner_texts()
+        self.errors += [f"exception element: {text[:200]}" for text in exceptions]
+
+
+async def sample_rss(server: AppServer, peak: list[float], every: float = 0.25) -> None:
+    while True:
+        peak[0] = max(peak[0], server.rss_mb())
+        await asyncio.sleep(every)
+
+
+async def run(args: argparse.Namespace, server: AppServer) -> tuple[list[Session], float, float]:
+    peak = [0.0]
+    sampler = asyncio.create_task(sample_rss(server, peak))
+    png = encode(draw_digit(), "PNG")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        sessions = [Session(i) for i in range(args.sessions)]
+        started = time.perf_counter()
+        for session in sessions:
+            await session.open(browser, server.url, args.plotly, args.timeout * 10)
+            if (session.number + 1) % 5 == 0:
+                print(f"{session.number + 1} pages open ({time.perf_counter() - started:.0f} s)", flush=True)
+        print(f"{args.sessions} pages open in {time.perf_counter() - started:.0f} s, {load()}", flush=True)
+
+        async def student(session: Session) -> None:
+            await session.move(args.moves, args.timeout)
+            await session.upload(png, args.timeout)
+            await session.check_page()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(student(session) for session in sessions))
+        busy_s = time.perf_counter() - started
+        await browser.close()
+    sampler.cancel()
+    return sessions, busy_s, peak[0]
+
+
+def load() -> str:
+    return f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} (1, 5, 15 min)"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--run", help="run directory (default: the default pretrained run)")
+    p.add_argument("--sessions", type=int, default=20)
+    p.add_argument("--moves", type=int, default=50, help=f"slider moves per session, at most {2 * STEPS_PER_SLIDER}")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds one move or upload may take")
+    p.add_argument("--plotly", action="store_true", help="let Chromium load plotly.js and draw the charts")
+    args = p.parse_args()
+    if not 1 <= args.moves <= 2 * STEPS_PER_SLIDER:
+        p.error(f"--moves must be between 1 and {2 * STEPS_PER_SLIDER}")
+
+    run_dir = find_run(args.run)
+    print(f"run: {run_dir}; {args.sessions} sessions x {args.moves} moves + 1 upload; {load()} at start", flush=True)
+    with AppServer(run_dir) as server:
+        idle = server.rss_mb()
+        sessions, busy_s, peak = asyncio.run(run(args, server))
+        tracebacks = server.log.read_text(errors="replace").count("Traceback")
+
+    errors = [f"session {s.number}: {e}" for s in sessions for e in s.errors]
+    errors += [f"server log: {tracebacks} traceback(s), see {server.log}"] if tracebacks else []
+    steps = np.array([ms for s in sessions for ms in s.step_ms])
+    uploads = np.array([s.upload_s for s in sessions if s.upload_s is not None])
+    print(f"\n{args.sessions} sessions moved and uploaded together in {busy_s:.0f} s; {load()} at end")
+    for error in errors[:20]:
+        print(f"  ERROR {error}")
+    print(f"errors: {len(errors)}")
+    print(f"moves completed: {len(steps)} of {args.sessions * args.moves}")
+    if len(steps):
+        p50, p95 = np.percentile(steps, [50, 95])
+        print(
+            f"move, keydown -> new digit loaded (page clock): p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {steps.max():.0f} ms"
+        )
+    if len(uploads):
+        p50, p95 = np.percentile(uploads, [50, 95])
+        print(f"upload -> 28 x 28 digit shown: {len(uploads)} of {args.sessions}, p50 {p50:.1f} s, p95 {p95:.1f} s")
+    print(
+        f"server RSS (streamlit and children): {idle:.0f} MiB before the first page (no TensorFlow yet), peak {peak:.0f} MiB"
+    )
+    sys.exit(1 if errors else 0)
+
+
+if __name__ == "__main__":
+    main()
