@@ -147,6 +147,7 @@ class VAE(keras.Model):
 def build_vae(config) -> VAE:
     """A fresh, compiled VAE for a VAEConfig."""
     model = VAE(latent_dim=config.latent_dim, hidden=config.hidden, kl_weight=config.kl_weight, seed=config.seed)
-    # XLA fuses the small Dense layers' kernels: ~1.8x faster epochs on a 2-core CPU (benchmarks/).
+    # XLA fuses the small Dense layers' kernels: measured once here, 10.2 s -> 5.6 s per epoch at batch 128
+    # (not yet a benchmarks/ script); steps_per_execution=10 saved another ~8 % (5.6 -> 5.1 s) in the same measurement.
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=config.lr), jit_compile=True, steps_per_execution=10)
     return model
