@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 # The seed tutorial weighted per-pixel *mean* BCE against 0.0001 x summed KL. Our
 # reconstruction is the *sum* over 784 pixels (nats per image), i.e. 784 x theirs, so
@@ -44,7 +42,3 @@ class VAEConfig:
         if unknown:
             raise ValueError(f"unknown config keys {sorted(unknown)} (written by a newer version?)")
         return cls(**data)
-
-    @classmethod
-    def load(cls, path: str | Path) -> VAEConfig:
-        return cls.from_dict(json.loads(Path(path).read_text()))

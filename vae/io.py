@@ -181,10 +181,6 @@ class Run:
     def epochs_done(self) -> int:
         return len(self.history)
 
-    @property
-    def last(self) -> dict:
-        return self.history[-1] if self.history else {}
-
 
 def load_latents(run_dir: str | Path) -> dict[str, np.ndarray] | None:
     path = Path(run_dir) / "latents.npz"
@@ -246,9 +242,7 @@ def export_run(src: str | Path, dest: str | Path) -> Path:
     run = load_run(src, compile=False)
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    fresh = vae.model.VAE(
-        **{k: v for k, v in run.model.get_config().items() if k in ("latent_dim", "hidden", "kl_weight", "seed")}
-    )
+    fresh = vae.model.VAE.from_config(run.model.get_config())  # the same model, no optimizer attached
     fresh.set_weights(run.model.get_weights())
     atomic_save_model(fresh, dest / "model.keras")
     for name in ("config.json", "latents.npz", "metrics.json"):
