@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from vae import catalog, data, generate, images, jobs
+from vae import catalog, data, generate, images, inference, jobs
 from vae.config import KL_PRESETS
 from vae.generate import DIGIT_COLOURS
 from vae.io import Run, RunError, read_json
@@ -40,22 +39,20 @@ SUBSETS = {0: "all 60,000 training images", 10_000: "10,000 images", 2_000: "2,0
 
 
 @st.cache_resource(max_entries=6, show_spinner="Loading the model...")
-def load(name: str, version: tuple) -> tuple[Run, threading.Lock]:
+def load(name: str, version: tuple) -> Run:
     """The run with its model, shared by all sessions. ``version`` (file mtimes) is only the cache key:
-    a run retrained in place gets a new one, so nobody is served stale weights."""
-    run = catalog.open_run(catalog.describe(name))
-    run.model.decode(np.zeros((1, run.config.latent_dim)))  # trace the fast path now, not on the first slider move
-    return run, threading.Lock()  # one Keras model, many session threads: decode one at a time
+    a run retrained in place gets a new one, so nobody is served stale weights. The model is the numpy
+    forward pass of vae.inference: no TensorFlow in this server (start-up, memory, per-run cost)."""
+    return catalog.open_run(catalog.describe(name))
 
 
 def decode(info: catalog.RunInfo, z: np.ndarray) -> np.ndarray:
     """Latent points (N, 2 or latent_dim) -> (N, 28, 28) pixel probabilities, via the fast path."""
-    run, lock = load(info.name, info.version)
+    run = load(info.name, info.version)
     z = np.asarray(z, np.float32).reshape(len(z), -1)
     if z.shape[1] < run.config.latent_dim:  # the sliders move z1, z2; further coordinates stay at the prior mean 0
         z = np.pad(z, ((0, 0), (0, run.config.latent_dim - z.shape[1])))
-    with lock:
-        return run.model.decode(z).reshape(-1, 28, 28)
+    return run.model.decode(z).reshape(-1, 28, 28)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -81,10 +78,9 @@ def encode_upload(name: str, version: tuple, file_id: str, _data: bytes) -> dict
         digit, original, notes = images.digit_from_upload(_data, max_bytes=MAX_UPLOAD_MB * 1024 * 1024)
     except images.ImageError as err:
         return {"error": str(err)}
-    run, lock = load(name, version)
-    with lock:
-        mean, log_var = run.model.encode(digit.reshape(1, -1))
-        reconstruction = run.model.decode(mean).reshape(28, 28)
+    run = load(name, version)
+    mean, log_var = run.model.encode(digit.reshape(1, -1))
+    reconstruction = run.model.decode(mean).reshape(28, 28)
     original.thumbnail((280, 280))
     return {
         "original": np.asarray(original, np.float32),
@@ -312,7 +308,7 @@ def apply_pending_move() -> None:
 def digit_panel(info: catalog.RunInfo) -> None:
     """Sliders -> digit, and the pad. Only this fragment reruns on a slider move, and it holds nothing
     heavy: the 10,000-point map next to it would cost a lecture hall seconds per step."""
-    run, _ = load(info.name, info.version)
+    run = load(info.name, info.version)
     st.subheader("1 · Two numbers make a digit")
     for key in ("z1", "z2"):  # state, not a default value: the scatter, the pad and the upload panel move them too
         st.session_state.setdefault(key, 0.0)
@@ -341,7 +337,7 @@ def digit_panel(info: catalog.RunInfo) -> None:
 @st.fragment
 def map_panel(info: catalog.RunInfo) -> None:
     """The test set's codes; a click or a box moves the sliders."""
-    run, _ = load(info.name, info.version)
+    run = load(info.name, info.version)
     apply_selection(run.latents)
     here = (st.session_state.get("z1", 0.0), st.session_state.get("z2", 0.0))
     st.subheader("2 · Where the test digits land")
@@ -431,23 +427,15 @@ def latent_grid(info: catalog.RunInfo) -> None:
 
 
 @st.cache_resource(show_spinner="Loading the digit classifier...")
-def classifier():
+def classifier() -> inference.NumpyClassifier | None:
     """None where the file is missing: the map layer is optional, the app must not depend on it."""
-    from vae.classifier import DEFAULT_PATH, load_classifier
-
-    return load_classifier() if DEFAULT_PATH.exists() else None
+    return inference.NumpyClassifier.load() if inference.CLASSIFIER_PATH.exists() else None
 
 
 @st.cache_data(max_entries=32, show_spinner="Reading the grid with the classifier...")
-def digit_map(name: str, version: tuple, n: int):
-    from vae.evaluate import latent_map
-
+def digit_map(name: str, version: tuple, n: int) -> generate.DigitMap | None:
     model = classifier()
-    if model is None:
-        return None
-    run, lock = load(name, version)
-    with lock:
-        return latent_map(run.model, model, n=n, extent=Z_LIMIT)
+    return None if model is None else generate.latent_map(load(name, version).model, model, n=n, extent=Z_LIMIT)
 
 
 def digit_map_trace(labels) -> go.Scatter:
@@ -600,7 +588,7 @@ def compare_panel(runs: list[catalog.RunInfo], current: catalog.RunInfo | None) 
             )
             info = by_name[name]
             try:
-                run, _ = load(info.name, info.version)
+                run = load(info.name, info.version)
             except RunError as err:
                 st.error(f"{info.name} cannot be opened: {err}")
                 continue

@@ -13,6 +13,7 @@ import tensorflow as tf
 from tests.conftest import skip_or_fail
 from vae import evaluate
 from vae.classifier import DEFAULT_PATH as CLASSIFIER_PATH
+from vae.inference import NumpyClassifier
 from vae.losses import reconstruction_nats
 from vae.model import VAE
 
@@ -104,7 +105,7 @@ class _StripedModel:
 class _ColumnClassifier:
     """Reads the column index c: digit c % 10, confident (0.95) only in columns 0-4, else 0.6."""
 
-    def predict_on_batch(self, images):
+    def predict(self, images):
         columns = np.asarray(images)[:, 0].astype(int)
         probs = np.full((len(columns), 10), 0.0, np.float32)
         confidence = np.where(columns < 5, 0.95, 0.6)
@@ -176,7 +177,7 @@ def test_coverage_sees_real_digits_with_the_shipped_classifier(mnist_dir):
         def decode(self, z):
             return x[: len(z)]
 
-    digit_map = evaluate.latent_map(RealDigits(), evaluate.load_classifier(), n=20)
+    digit_map = evaluate.latent_map(RealDigits(), NumpyClassifier.load(CLASSIFIER_PATH), n=20)
     assert (digit_map.labels.ravel() == labels).mean() > 0.97
     cov = evaluate.coverage(digit_map)
     assert cov["digits"] == list(range(10))

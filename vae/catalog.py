@@ -130,10 +130,11 @@ def list_runs() -> list[RunInfo]:
 
 
 def open_run(info: RunInfo) -> Run:
-    """The run with its model and latents (slow: seconds). Raises RunError."""
+    """The run with its model (a numpy vae.inference.NumpyVAE: the app only runs it forward) and latents.
+    Raises RunError."""
     if not info.ok:
         raise RunError(info.problem)
-    run = load_run(info.path, compile=False)  # no optimizer state needed to decode
+    run = load_run(info.path, numpy=True)
     if run.latents is None:
         raise RunError("latents.npz is missing")
     return run

@@ -19,9 +19,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from vae.inference import CLASSIFIER_PATH as DEFAULT_PATH
 from vae.io import atomic_write_json
-
-DEFAULT_PATH = Path(__file__).resolve().parents[1] / "pretrained" / "classifier.keras"
 
 
 def build_classifier() -> keras.Model:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+IMAGE_SIZE = 28  # MNIST and Fashion-MNIST: 28 x 28 grey pixels, flattened to 784
+N_PIXELS = IMAGE_SIZE * IMAGE_SIZE
+
 # The seed tutorial weighted per-pixel *mean* BCE against 0.0001 x summed KL. Our
 # reconstruction is the *sum* over 784 pixels (nats per image), i.e. 784 x theirs, so
 # the same balance is kl_weight = 784 x 0.0001 = 0.0784.

@@ -24,15 +24,14 @@ import argparse
 import math
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
 from vae.classifier import DEFAULT_PATH as CLASSIFIER_PATH
-from vae.classifier import load_classifier
-from vae.generate import grid_axis, grid_points
+from vae.generate import DigitMap, latent_map
+from vae.inference import NumpyClassifier
 from vae.io import atomic_write_json, read_json
 from vae.losses import gaussian_log_density, kl_nats, reconstruction_nats
 
@@ -192,33 +191,6 @@ def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
 # ------------------------------------------------------------------------- what digits live where
 
 
-@dataclass
-class DigitMap:
-    """The classifier's reading of an n x n latent grid, rows in grid_points order (top row = largest z2)."""
-
-    labels: np.ndarray  # (n, n) int: the most likely digit in each cell
-    confidence: np.ndarray  # (n, n) float: its softmax probability
-    z1: np.ndarray  # (n,) ascending, the columns
-    z2: np.ndarray  # (n,) descending, the rows
-
-
-def latent_map(model, classifier, n: int = 20, extent: float = 3.0, spacing: str = "linspace") -> DigitMap:
-    """Decode an n x n grid of latent points and let the classifier read every cell (one batch each).
-
-    For latent_dim > 2 the grid spans the first two coordinates, the rest held at 0.
-    ~0.5 CPU-seconds for n=40 here (predict_on_batch runs a compiled graph: half the eager time).
-    """
-    images = model.decode(grid_points(n, spacing, extent, model.latent_dim))
-    probs = np.asarray(classifier.predict_on_batch(images))
-    axis = grid_axis(n, spacing, extent)
-    return DigitMap(
-        labels=probs.argmax(axis=1).reshape(n, n),
-        confidence=probs.max(axis=1).reshape(n, n),
-        z1=axis,
-        z2=axis[::-1].copy(),
-    )
-
-
 def coverage(digit_map: DigitMap, threshold: float = CONFIDENT) -> dict:
     """Which digits the grid shows clearly, and what share of its cells are clear at all."""
     confident = digit_map.confidence > threshold
@@ -281,7 +253,7 @@ def evaluate(
 
     if classifier_path is not None and Path(classifier_path).is_file():
         t0 = time.perf_counter()
-        digit_map = latent_map(model, load_classifier(classifier_path), n=20, spacing="quantile")
+        digit_map = latent_map(model, NumpyClassifier.load(classifier_path), n=20, spacing="quantile")
         metrics["coverage"] = coverage(digit_map) | {"grid": "20x20 quantile"}
         seconds["coverage"] = time.perf_counter() - t0
         c = metrics["coverage"]

@@ -6,11 +6,12 @@ Every function decodes all its points in one batched ``model.decode`` call.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
 
-from vae.model import IMAGE_SIZE
+from vae.config import IMAGE_SIZE
 
 
 def grid_axis(n: int, spacing: str = "linspace", extent: float = 3.0) -> np.ndarray:
@@ -77,6 +78,33 @@ def sample_sheet(model, seed: int = 0, n: int = 10, n_random: int = 20) -> np.nd
     top, bottom = tile(images[: n * n], n), tile(images[n * n :], n)
     gap = np.full((4, top.shape[1]), 0.5, dtype=np.float32)
     return np.concatenate([top, gap, bottom])
+
+
+@dataclass
+class DigitMap:
+    """The classifier's reading of an n x n latent grid, rows in grid_points order (top row = largest z2)."""
+
+    labels: np.ndarray  # (n, n) int: the most likely digit in each cell
+    confidence: np.ndarray  # (n, n) float: its softmax probability
+    z1: np.ndarray  # (n,) ascending, the columns
+    z2: np.ndarray  # (n,) descending, the rows
+
+
+def latent_map(model, classifier, n: int = 20, extent: float = 3.0, spacing: str = "linspace") -> DigitMap:
+    """Decode an n x n grid of latent points and let the classifier read every cell (one batch each).
+
+    For latent_dim > 2 the grid spans the first two coordinates, the rest held at 0.
+    classifier: anything with predict((N, 784)) -> (N, 10) probabilities, e.g. vae.inference.NumpyClassifier.
+    """
+    images = model.decode(grid_points(n, spacing, extent, model.latent_dim))
+    probs = np.asarray(classifier.predict(images))
+    axis = grid_axis(n, spacing, extent)
+    return DigitMap(
+        labels=probs.argmax(axis=1).reshape(n, n),
+        confidence=probs.max(axis=1).reshape(n, n),
+        z1=axis,
+        z2=axis[::-1].copy(),
+    )
 
 
 def to_png(image: np.ndarray, scale: int = 1) -> bytes:

@@ -171,7 +171,7 @@ class Run:
     status: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     latents: dict[str, np.ndarray] | None = None  # mean, log_var, labels
-    model: object = None  # a vae.model.VAE once loaded
+    model: object = None  # a vae.model.VAE (or vae.inference.NumpyVAE) once loaded
 
     @property
     def name(self) -> str:
@@ -197,12 +197,12 @@ def load_latents(run_dir: str | Path) -> dict[str, np.ndarray] | None:
     return latents
 
 
-def load_run(run_dir: str | Path, with_model: bool = True, compile: bool = True) -> Run:
-    """Everything a run holds. Raises RunError naming the broken file."""
-    import keras
+def load_run(run_dir: str | Path, with_model: bool = True, compile: bool = True, numpy: bool = False) -> Run:
+    """Everything a run holds. Raises RunError naming the broken file.
 
-    import vae.model  # noqa: F401  (registers the VAE class with Keras)
-
+    numpy=True gives .model as a vae.inference.NumpyVAE (encode and decode only, no TensorFlow:
+    what the app serves); otherwise the Keras VAE, trainable, with its optimizer if compile.
+    """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunError(f"{run_dir} is not a directory")
@@ -227,12 +227,26 @@ def load_run(run_dir: str | Path, with_model: bool = True, compile: bool = True)
         if not path.is_file():
             raise RunError(f"{model_file} (named by history.json) is missing")
         try:
-            run.model = keras.models.load_model(path, compile=compile, safe_mode=True)
+            run.model = _load_numpy_model(path) if numpy else _load_keras_model(path, compile)
         except Exception as err:  # Keras raises many types for a damaged file
             raise RunError(f"{model_file} cannot be loaded ({type(err).__name__}: {err})") from err
         if run.model.latent_dim != config.latent_dim:
             raise RunError(f"{model_file} has latent_dim {run.model.latent_dim}, config.json says {config.latent_dim}")
     return run
+
+
+def _load_numpy_model(path: Path):
+    from vae.inference import NumpyVAE
+
+    return NumpyVAE.load(path)
+
+
+def _load_keras_model(path: Path, compile: bool):
+    import keras
+
+    import vae.model  # noqa: F401  (registers the VAE class with Keras)
+
+    return keras.models.load_model(path, compile=compile, safe_mode=True)
 
 
 def export_run(src: str | Path, dest: str | Path) -> Path:

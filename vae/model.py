@@ -14,10 +14,8 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from vae.config import N_PIXELS
 from vae.losses import vae_loss
-
-IMAGE_SIZE = 28
-N_PIXELS = IMAGE_SIZE * IMAGE_SIZE
 
 
 @keras.saving.register_keras_serializable(package="vae")

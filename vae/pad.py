@@ -36,6 +36,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from vae.inference import NumpyVAE, keras_dense_stack
+
 JS = (Path(__file__).parent / "static" / "pad.mjs").read_text()
 CSS = """
 .pad { display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start; color: var(--st-text-color); }
@@ -49,17 +51,12 @@ _component = st.components.v2.component("vae.latent_pad", js=JS, css=CSS)
 
 
 def pack_decoder(model, latents: np.ndarray | None = None, labels: np.ndarray | None = None) -> bytes:
-    """The decoder's Dense weights (and a scatter subsample) as bytes for the page: layout in the module doc."""
-    dense = [layer for layer in model.decoder.layers if layer.get_weights()]
+    """The decoder's Dense weights (and a scatter subsample) as bytes for the page: layout in the module doc.
+    model: a vae.inference.NumpyVAE, or a Keras vae.model.VAE."""
+    decoder = model.decoder if isinstance(model, NumpyVAE) else keras_dense_stack(model.decoder)
     layers, arrays = [], []
-    for i, layer in enumerate(dense):
-        activation = layer.get_config().get("activation")
-        last = i == len(dense) - 1
-        if activation != ("linear" if last else "relu"):
-            raise ValueError(
-                f"the latent pad runs Dense(relu) ... Dense(linear) decoders; layer {layer.name!r} has activation {activation!r}"
-            )
-        kernel, bias = layer.get_weights()
+    for i, (kernel, bias) in enumerate(decoder):
+        last = i == len(decoder) - 1
         layers.append(
             {"inputs": kernel.shape[0], "outputs": kernel.shape[1], "activation": "sigmoid" if last else "relu"}
         )
@@ -77,7 +74,7 @@ def pack_decoder(model, latents: np.ndarray | None = None, labels: np.ndarray | 
     body = b"".join(np.ascontiguousarray(a, dtype="<f4" if a.dtype != np.uint8 else np.uint8).tobytes() for a in arrays)
     header = {
         "digest": hashlib.blake2b(body, digest_size=12).hexdigest(),
-        "latent_dim": int(dense[0].get_weights()[0].shape[0]),
+        "latent_dim": int(decoder[0][0].shape[0]),
         "layers": layers,
         "points": len(points),
     }
