@@ -101,8 +101,12 @@ def uploaded(info: catalog.RunInfo) -> dict | None:
 
 
 def show(where, image: np.ndarray, caption: str = "", scale: int = DIGIT_SCALE, width: int | str = "content") -> None:
-    """A [0, 1] grayscale image as PNG, upscaled with crisp pixels (st.image would re-encode it as JPEG)."""
-    where.image(generate.to_png(image, scale=scale), caption=caption, width=width, output_format="PNG")
+    """A [0, 1] grayscale image as PNG, upscaled with crisp pixels (st.image would re-encode it as JPEG).
+
+    Sent inline as a data: URL (a 280 px digit is ~3 kB): bytes would become a media file the
+    browser fetches in a second request after each slider step, ~20-40 ms more per step."""
+    png = base64.b64encode(generate.to_png(image, scale=scale)).decode()
+    where.image(f"data:image/png;base64,{png}", caption=caption, width=width)
 
 
 def selection_target(selection: dict, means: np.ndarray) -> tuple[tuple[float, float], int | None] | None:
@@ -306,32 +310,42 @@ def apply_pending_move() -> None:
 
 @st.fragment
 def digit_panel(info: catalog.RunInfo) -> None:
-    """Sliders -> digit, and the pad. Only this fragment reruns on a slider move, and it holds nothing
-    heavy: the 10,000-point map next to it would cost a lecture hall seconds per step."""
+    """Sliders -> digit. For a 2-D code the sliders, the digit and the pad run in the browser (vae.pad):
+    a step is drawn at once, with no server round trip, and Python hears the point when a step ends."""
     run = load(info.name, info.version)
     st.subheader("1 · Two numbers make a digit")
     for key in ("z1", "z2"):  # state, not a default value: the scatter, the pad and the upload panel move them too
         st.session_state.setdefault(key, 0.0)
-    z1 = st.slider("z1", -Z_LIMIT, Z_LIMIT, step=0.1, key="z1", format="%.2f")
-    z2 = st.slider("z2", -Z_LIMIT, Z_LIMIT, step=0.1, key="z2", format="%.2f")
-    show(st, decode(info, [[z1, z2]])[0], f"decoder(z = ({z1:.2f}, {z2:.2f}))")
+    if run.config.latent_dim == 2:
+        latent_pad(
+            run.model,
+            z=(st.session_state.z1, st.session_state.z2),
+            extent=Z_LIMIT,
+            latents=run.latents["mean"],
+            labels=run.latents["labels"],
+            key="pad",
+            on_release=follow_pad,
+            size=280,
+            moves=st.session_state.get("z_moves", 0),
+        )
+        st.caption(
+            "Move a slider (or focus it and use the arrow keys), or drag the point on the plane below: your "
+            "browser runs the decoder, so the digit follows at once. The faint dots are test digits' codes."
+        )
+    else:  # no pad beyond two dimensions: server-side sliders over z1 and z2, the other coordinates at 0
+        z1 = st.slider("z1", -Z_LIMIT, Z_LIMIT, step=0.1, key="z1", format="%.2f")
+        z2 = st.slider("z2", -Z_LIMIT, Z_LIMIT, step=0.1, key="z2", format="%.2f")
+        show(st, decode(info, [[z1, z2]])[0], f"decoder(z = ({z1:.2f}, {z2:.2f}))")
     st.caption(
         "The decoder turns any point z = (z1, z2) into pixel probabilities. Training pushed the codes of real "
         "digits towards the prior N(0, I), so points within about 2 of the origin decode to digit-like shapes; "
         "far outside, the decoder extrapolates."
     )
-    if run.config.latent_dim == 2:
-        st.markdown("**Drag the point**: your browser runs the decoder, so the digit follows the mouse.")
-        latent_pad(
-            run.model,
-            z=(z1, z2),
-            extent=Z_LIMIT,
-            latents=run.latents["mean"] if run.latents is not None else None,
-            labels=run.latents["labels"] if run.latents is not None else None,
-            key="pad",
-            on_release=lambda point: move_sliders(*point),
-            size=240,
-        )
+
+
+def follow_pad(point: tuple[float, float]) -> None:
+    """The user moved the point in the browser: remember it (not a move of ours, so the page is not told)."""
+    st.session_state.z1, st.session_state.z2 = point
 
 
 @st.fragment
@@ -356,7 +370,7 @@ def map_panel(info: catalog.RunInfo) -> None:
         "dot to jump there, or pick the box tool (top right of the map) and drag a box anywhere to jump to its "
         "centre. Dashed circles: 1 and 2 sigma of the prior. The KL term pulls every code towards the origin; "
         "reconstruction pulls digits apart so the decoder can tell them apart: the clusters are the compromise. "
-        "The red cross shows the sliders as of this map's last redraw (the pad on the left follows every move)."
+        "The red cross shows the sliders as of this map's last redraw (the plane on the left follows every move)."
         + (f" {outside} codes lie outside the slider range." if outside else "")
     )
     st.button("Mark the sliders' point on the map", key="refresh_map")  # reruns only this fragment
@@ -487,8 +501,10 @@ def upload_panel(info: catalog.RunInfo) -> None:
 
 
 def move_sliders(z1: float, z2: float) -> None:
+    """The app moves the point (a map click, an upload): counted, so the page's sliders follow."""
     st.session_state.z1 = float(np.clip(z1, -Z_LIMIT, Z_LIMIT))
     st.session_state.z2 = float(np.clip(z2, -Z_LIMIT, Z_LIMIT))
+    st.session_state.z_moves = st.session_state.get("z_moves", 0) + 1
 
 
 def training_panel() -> None:

@@ -11,8 +11,8 @@ from vae.config import VAEConfig
 from vae.model import build_vae
 
 
-def make_run(run_dir: Path, kl_weight: float = 1.0, epochs: int = 2, seed: int = 0) -> Path:
-    config = VAEConfig(hidden=(16,), kl_weight=kl_weight, epochs=epochs, seed=seed)
+def make_run(run_dir: Path, kl_weight: float = 1.0, epochs: int = 2, seed: int = 0, latent_dim: int = 2) -> Path:
+    config = VAEConfig(latent_dim=latent_dim, hidden=(16,), kl_weight=kl_weight, epochs=epochs, seed=seed)
     io.atomic_write_json(run_dir / "config.json", config.to_dict())
     model = build_vae(config)
     rng = np.random.default_rng(seed)
@@ -24,8 +24,8 @@ def make_run(run_dir: Path, kl_weight: float = 1.0, epochs: int = 2, seed: int =
         io.commit_epoch(run_dir, model, history)
     io.atomic_save_npz(
         run_dir / "latents.npz",
-        mean=rng.standard_normal((500, 2)).astype(np.float32),
-        log_var=np.full((500, 2), -2.0, np.float32),
+        mean=rng.standard_normal((500, latent_dim)).astype(np.float32),
+        log_var=np.full((500, latent_dim), -2.0, np.float32),
         labels=np.arange(500, dtype=np.uint8) % 10,
     )
     io.atomic_write_json(run_dir / "metrics.json", {"test": {"neg_elbo": 150.0 + seed, "reconstruction": 140.0}})

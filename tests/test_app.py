@@ -1,6 +1,7 @@
 """The app driven through streamlit.testing.v1.AppTest (full-script reruns; see NOTES for its limits)."""
 
 import io
+import json
 import shutil
 import time
 from pathlib import Path
@@ -49,14 +50,35 @@ def digit_url(at: AppTest) -> str:
     return at.image[0].value[0]
 
 
+def pad(at: AppTest) -> dict:
+    """What the page's sliders-and-digit component was sent this run: z, moves, the decoder's digest."""
+    return json.loads(next(e.proto.json for e in at.get("bidi_component") if e.key == "pad"))
+
+
+def sliders(at: AppTest) -> tuple[float, float]:
+    return at.session_state["z1"], at.session_state["z2"]
+
+
 def no_errors(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
 
 
-def test_slider_changes_the_digit(roots):
+def test_the_page_gets_the_point_and_the_decoder_of_a_2d_run(roots):
+    """The sliders and the digit of a 2-D run live in the browser (tests/test_pad.py checks its decoder,
+    tests/e2e the keys); the server sends the point, the slider range and the model."""
     at = start_app(run="runs/a")
     no_errors(at)
+    sent = pad(at)
+    assert sent["z"] == [0.0, 0.0] and sent["extent"] == 4.0 and sent["step"] == 0.1 and sent["moves"] == 0
+    assert "z1" not in [s.key for s in at.slider]  # no server-side sliders: a step would cost a round trip
+
+
+def test_beyond_two_dimensions_server_sliders_change_the_digit(roots):
+    make_run(roots["runs"] / "d3", seed=2, latent_dim=3)
+    at = start_app(run="runs/d3")
+    no_errors(at)
+    assert not at.get("bidi_component")  # no pad for a 3-D code
     origin = digit_url(at)
     at.slider(key="z1").set_value(2.0).run()
     assert digit_url(at) != origin
@@ -69,11 +91,11 @@ def test_picker_switches_runs(roots):
     at = start_app(run="runs/a")
     assert at.selectbox(key="run").value == "runs/a"
     assert set(at.selectbox(key="run").options) == {catalog.describe(n).label for n in ("runs/a", "runs/b")}
-    digit_a = digit_url(at)
+    decoder_a = pad(at)["digest"]
     at.selectbox(key="run").set_value("runs/b").run()
     no_errors(at)
     assert "kl_weight **4**" in at.sidebar.caption[0].value
-    assert digit_url(at) != digit_a  # another model, same z
+    assert pad(at)["digest"] != decoder_a  # the page is sent the other model's decoder
     assert at.query_params["run"] == "runs/b"
 
 
@@ -81,7 +103,7 @@ def test_a_hostile_run_name_in_the_url_is_refused_and_the_app_works(roots):
     at = start_app(run="../../etc")
     assert any("not available" in w.value for w in at.sidebar.warning)
     assert at.selectbox(key="run").value in ("runs/a", "runs/b")
-    assert at.image
+    assert pad(at)["digest"]
 
 
 def test_a_broken_run_is_listed_with_its_reason_and_the_rest_works(roots):
@@ -91,7 +113,7 @@ def test_a_broken_run_is_listed_with_its_reason_and_the_rest_works(roots):
     no_errors(at)
     assert "runs/broken" not in at.selectbox(key="run").options
     assert any("config.json is not valid JSON" in m.value for m in at.sidebar.markdown)
-    assert at.image
+    assert pad(at)["digest"]
 
 
 def test_clicking_a_scatter_point_moves_the_sliders_and_shows_that_digit(roots):
@@ -100,8 +122,8 @@ def test_clicking_a_scatter_point_moves_the_sliders_and_shows_that_digit(roots):
     at.session_state["scatter"] = {"selection": {"points": [{"customdata": 7, "x": 0, "y": 0}], "box": []}}
     at.run()
     no_errors(at)
-    assert at.slider(key="z1").value == pytest.approx(mean[7, 0], abs=1e-5)
-    assert at.slider(key="z2").value == pytest.approx(mean[7, 1], abs=1e-5)
+    assert sliders(at) == pytest.approx(tuple(mean[7]), abs=1e-5)
+    assert pad(at)["z"] == pytest.approx(list(mean[7]), abs=1e-5) and pad(at)["moves"] == 1  # the page follows
     assert any("decoded from its mean code" in c for image in at.image for c in image.captions)
     # The fake run's 500 codes are not MNIST's 10,000 test images (and MNIST may be absent): no original, and why.
     assert any("Test image #7 (a 7) is not on this machine" in i.value for i in at.info)
@@ -112,7 +134,8 @@ def test_a_box_selection_jumps_to_its_centre(roots):
     box = {"xref": "x", "yref": "y", "x": [1.0, 2.0], "y": [-3.0, -2.0]}
     at.session_state["scatter"] = {"selection": {"points": [], "box": [box]}}
     at.run()
-    assert (at.slider(key="z1").value, at.slider(key="z2").value) == (1.5, -2.5)
+    assert sliders(at) == (1.5, -2.5)
+    assert pad(at)["z"] == [1.5, -2.5]
 
 
 def test_compare_view_shows_both_runs_side_by_side(roots):
@@ -142,7 +165,8 @@ def test_an_uploaded_digit_is_encoded_and_can_move_the_sliders(roots):
     code = next(m.value for m in at.markdown if m.value.startswith("Code: z = ("))
     z1 = float(code.split("(")[1].split(" ")[0])
     next(b for b in at.button if b.label == "Move the sliders to my digit").click().run()
-    assert at.slider(key="z1").value == pytest.approx(z1, abs=0.006)
+    assert sliders(at)[0] == pytest.approx(z1, abs=0.006)
+    assert pad(at)["z"][0] == pytest.approx(z1, abs=0.006)
 
 
 @pytest.mark.parametrize(
@@ -154,8 +178,8 @@ def test_a_bad_upload_gets_a_message_in_the_page(roots, payload, message):
     at.file_uploader(key="upload").set_value(("digit.png", payload, "image/png")).run()
     assert not at.exception
     assert len(at.error) == 1 and message in at.error[0].value
-    at.slider(key="z1").set_value(1.0).run()  # and the app keeps working
-    assert not at.exception and at.image
+    at.slider(key="grid_n").set_value(12).run()  # and the app keeps working
+    assert not at.exception and pad(at)["digest"]
 
 
 def poll(at: AppTest, runs_dir, until, timeout=240.0):

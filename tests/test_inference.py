@@ -113,14 +113,14 @@ def test_load_run_serves_numpy_and_reports_broken_models(tiny_run, tmp_path):
 
 
 def test_the_explorer_never_imports_tensorflow():
-    """The app's whole first screen, the classifier layer and a slider move, in a fresh process:
+    """The app's whole first screen, the classifier layer and a grid resize, in a fresh process:
     TensorFlow would cost ~6 s of start-up, ~600 MiB and a 0.3 s garbage collection after every run."""
     script = """
 import sys
 from streamlit.testing.v1 import AppTest
 at = AppTest.from_file("app.py", default_timeout=60).run()
 at.toggle(key="digit_map").set_value(True).run()
-at.slider(key="z1").set_value(1.0).run()
+at.slider(key="grid_n").set_value(12).run()
 assert not at.exception, [e.value for e in at.exception]
 heavy = sorted(m for m in ("tensorflow", "keras") if m in sys.modules)
 print("imported:", heavy or "neither")

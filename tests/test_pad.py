@@ -153,7 +153,9 @@ def test_the_weights_travel_once_per_session_and_the_point_every_run():
     assert not at.exception
     assert [e.key for e in at.get("bidi_component")] == ["pad", "pad-decoder"]
     pad, decoder = (e.proto for e in at.get("bidi_component"))
-    assert json.loads(pad.json) == {"z": [0.5, -0.25], "extent": 2.0, "size": 280, "digest": read_digest(decoder.bytes)}
+    assert json.loads(pad.json) == {
+        "z": [0.5, -0.25], "extent": 2.0, "step": 0.1, "size": 280, "digest": read_digest(decoder.bytes), "moves": 0,
+    }  # fmt: skip
     assert at.markdown[0].value == "released: None"  # nothing dragged yet
 
     at.run()

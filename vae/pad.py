@@ -1,17 +1,18 @@
-"""The latent pad: a Streamlit component where dragging a point redraws the digit while the mouse moves.
+"""The latent pad: sliders, digit and a 2-D plane where every slider step or mouse move redraws the digit at once.
 
-A Streamlit slider reports its value only on release, and a server round trip per frame
-would be too slow anyway, so the decoder runs in the browser (vae/static/pad.mjs, plain
-JS, no network). This module packs the decoder's Dense weights into bytes for it and
-mounts the component:
+A server round trip per slider step costs ~100-150 ms here even for an empty Streamlit app
+(more with a hall of students on one server), and a Streamlit slider reports a mouse drag
+only on release; so the sliders and the decoder run in the browser (vae/static/pad.mjs,
+plain JS, no network) and Python hears only where the point was let go. This module packs
+the decoder's Dense weights into bytes for it and mounts the component:
 
     point = latent_pad(run.model, z=(z1, z2), extent=3.0, latents=run.latents["mean"],
                        labels=run.latents["labels"], key="pad", on_release=follow)
 
-The pad shows (z1, z2) and decodes locally while dragging; when the drag ends,
-``on_release((z1, z2))`` runs before the rerun (like a widget callback: it may set
-``st.session_state`` of the sliders) and ``latent_pad`` returns the released point
-(None until the first release). Only 2-D latent spaces have a pad.
+The pad shows (z1, z2) and decodes locally on every slider step and while dragging; when a
+step or drag ends, ``on_release((z1, z2))`` runs before the rerun (like a widget callback:
+it may set ``st.session_state``) and ``latent_pad`` returns the released point (None until
+the first release). Only 2-D latent spaces have a pad.
 
 The packed decoder, little-endian:
 
@@ -41,6 +42,10 @@ from vae.inference import NumpyVAE, keras_dense_stack
 JS = (Path(__file__).parent / "static" / "pad.mjs").read_text()
 CSS = """
 .pad { display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start; color: var(--st-text-color); }
+.pad .sliders { flex-basis: 100%; display: flex; flex-direction: column; gap: 0.4rem; }
+.pad .sliders label { display: flex; align-items: center; gap: 0.75rem; font-family: var(--st-code-font, monospace); }
+.pad .sliders input { flex: 1; accent-color: var(--st-primary-color, #d62728); }
+.pad .sliders output { min-width: 3.5em; text-align: right; }
 .pad canvas { display: block; border-radius: 4px; touch-action: none; }
 .pad .plane { cursor: crosshair; }
 .pad .digit { background: #000; }
@@ -117,12 +122,17 @@ def latent_pad(
     key: str = "latent_pad",
     on_release: Callable[[tuple[float, float]], None] | None = None,
     size: int = 280,
+    step: float = 0.1,
+    moves: int = 0,
 ) -> tuple[float, float] | None:
-    """Render the pad at point z over [-extent, extent]^2; return the last released point (None before any).
+    """Render two sliders, the digit and the pad at point z over [-extent, extent]^2; return the last
+    released point (None before any).
 
     latents/labels: the test set's latent means and digit labels, drawn faintly behind the pad.
-    on_release(point): called when a drag (or an arrow-key move) ends, before the script reruns.
-    size: the pad's and the digit's side in CSS pixels.
+    on_release(point): called when a drag, an arrow-key move or a slider step ends, before the script reruns.
+    size: the pad's and the digit's side in CSS pixels; step: the sliders' step.
+    moves: how often Python moved the point itself. The page applies z only when this changes, so a
+    rerun caused by the user's own moves never pulls the point back to a value it has just left.
     """
     if model.latent_dim != 2:
         raise ValueError(f"the latent pad needs a 2-D latent space; this model has {model.latent_dim} dimensions")
@@ -136,7 +146,14 @@ def latent_pad(
     with st.container(gap=None):
         result = _component(
             key=key,
-            data={"z": [float(z[0]), float(z[1])], "extent": float(extent), "size": int(size), "digest": digest},
+            data={
+                "z": [float(z[0]), float(z[1])],
+                "extent": float(extent),
+                "step": float(step),
+                "size": int(size),
+                "digest": digest,
+                "moves": int(moves),
+            },  # fmt: skip
             on_point_change=released,
             on_missing_change=lambda: None,  # a trigger: result.missing is set for one run only
         )

@@ -109,7 +109,8 @@ def page(browser, app_url):
     page.set_default_timeout(STEP_TIMEOUT_MS)
     expect.set_options(timeout=STEP_TIMEOUT_MS)
     page.goto(app_url)
-    page.locator('[data-testid="stImage"] img').first.wait_for(timeout=FIRST_LOAD_TIMEOUT_MS)
+    # the digit is drawn once the page has the decoder: the line under it then names its point
+    page.locator(".pad .readout").filter(has_text="decoder(z").wait_for(timeout=FIRST_LOAD_TIMEOUT_MS)
     yield page
     context.close()
 

@@ -82,33 +82,48 @@ const DIGIT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8
 
 // Frames decoded in this page, read by benchmarks/drag_fps.py: the page's own clock.
 // decodeMs: the forward pass; frameMs: decode + drawing both canvases (last 1,000 frames each).
-const stats = (globalThis.__padStats = { frames: 0, t0: null, t1: null, decodeMs: [], frameMs: [] });
+// updates: reruns the pad has been sent (benchmarks wait for the server's echo of a move with it).
+const stats = (globalThis.__padStats = { frames: 0, t0: null, t1: null, decodeMs: [], frameMs: [], updates: 0 });
 
 function createPad(root) {
   const wrapper = document.createElement("div");
   wrapper.className = "pad";
   wrapper.innerHTML = `
-    <canvas class="plane" tabindex="0" aria-label="latent plane: drag the point, or use the arrow keys"></canvas>
+    <div class="sliders">
+      <label>z1 <input type="range" class="z1" aria-label="z1"><output></output></label>
+      <label>z2 <input type="range" class="z2" aria-label="z2"><output></output></label>
+    </div>
     <div class="digit-column">
-      <canvas class="digit" aria-label="decoded digit"></canvas>
+      <canvas class="digit" role="img" aria-label="decoded digit"></canvas>
       <div class="readout">loading decoder…</div>
-    </div>`;
+    </div>
+    <canvas class="plane" tabindex="0" aria-label="latent plane: drag the point, or use the arrow keys"></canvas>`;
   root.appendChild(wrapper);
   const plane = wrapper.querySelector(".plane");
   const digitCanvas = wrapper.querySelector(".digit");
   const readout = wrapper.querySelector(".readout");
+  const sliders = [wrapper.querySelector(".z1"), wrapper.querySelector(".z2")];
   const small = document.createElement("canvas"); // the 28x28 image, scaled up by drawImage
   small.width = small.height = IMAGE_SIZE;
   const smallContext = small.getContext("2d");
   const pixels = smallContext.createImageData(IMAGE_SIZE, IMAGE_SIZE);
 
-  const pad = { z: [0, 0], extent: 3, size: 280, decoder: null, decode: null, background: null, digest: null };
+  const pad = { z: [0, 0], extent: 3, step: 0.1, size: 280, decoder: null, decode: null, background: null, digest: null };
+  let move = null; // the server's count of the moves it made itself (map clicks, uploads, a new run)
   let dragging = false;
   let framePending = false;
 
   const toPixel = (value) => ((value + pad.extent) / (2 * pad.extent)) * pad.size;
   const toLatent = (pixel) => (pixel / pad.size) * 2 * pad.extent - pad.extent;
   const clamp = (value) => Math.max(-pad.extent, Math.min(pad.extent, value));
+
+  function setSliders() {
+    sliders.forEach((slider, i) => {
+      Object.assign(slider, { min: -pad.extent, max: pad.extent, step: pad.step });
+      slider.value = pad.z[i];
+      slider.nextElementSibling.textContent = pad.z[i].toFixed(2);
+    });
+  }
 
   function resize() {
     const ratio = window.devicePixelRatio || 1;
@@ -190,7 +205,8 @@ function createPad(root) {
     context.lineWidth = 2;
     context.strokeStyle = "#ffffff";
     context.stroke();
-    readout.textContent = `z = (${pad.z[0].toFixed(2)}, ${pad.z[1].toFixed(2)})`;
+    readout.textContent = `decoder(z = (${pad.z[0].toFixed(2)}, ${pad.z[1].toFixed(2)}))`;
+    setSliders();
 
     const now = performance.now();
     stats.frames += 1;
@@ -217,6 +233,16 @@ function createPad(root) {
 
   // Only the released point goes to Python: each setStateValue costs a script rerun.
   const release = () => pad.setStateValue("point", [pad.z[0], pad.z[1]]);
+
+  // The sliders: each step redraws here at once; the value goes to Python on "change" (every
+  // arrow-key step, or the end of a drag), so the server never sits between a key and the digit.
+  sliders.forEach((slider, i) => {
+    slider.addEventListener("input", () => {
+      pad.z[i] = Number(slider.value);
+      requestDraw();
+    });
+    slider.addEventListener("change", release);
+  });
 
   plane.addEventListener("pointerdown", (event) => {
     dragging = true;
@@ -246,11 +272,14 @@ function createPad(root) {
   });
 
   // Called on every Streamlit rerun with the server's view: the point, the extent, the model.
-  pad.update = ({ z, extent, size, digest }) => {
+  // z is applied only when the server moved the point itself (its move count changed): a rerun
+  // caused by our own release would otherwise pull the point back to a value it has since left.
+  pad.update = ({ z, extent, step, size, digest, moves }) => {
     const resized = size !== pad.size || extent !== pad.extent;
-    pad.extent = extent;
-    pad.size = size;
-    if (!dragging) pad.z = [z[0], z[1]]; // a rerun must not yank the point from under the mouse
+    Object.assign(pad, { extent, size, step: step ?? pad.step });
+    if (moves !== move && !dragging) pad.z = [z[0], z[1]];
+    move = moves;
+    stats.updates += 1;
     if (resized) resize();
     if (digest !== pad.digest) {
       pad.digest = digest;
