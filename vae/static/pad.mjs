@@ -82,8 +82,15 @@ const DIGIT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8
 
 // Frames decoded in this page, read by benchmarks/drag_fps.py: the page's own clock.
 // decodeMs: the forward pass; frameMs: decode + drawing both canvases (last 1,000 frames each).
-// updates: reruns the pad has been sent (benchmarks wait for the server's echo of a move with it).
-const stats = (globalThis.__padStats = { frames: 0, t0: null, t1: null, decodeMs: [], frameMs: [], updates: 0 });
+// drawnAt: when each frame was on the canvas; updates/updatedAt: reruns the pad was sent (the server's
+// echo of a move). Each list keeps its last 1,000 entries.
+const stats = (globalThis.__padStats = {
+  frames: 0, t0: null, t1: null, decodeMs: [], frameMs: [], drawnAt: [], updates: 0, updatedAt: [],
+});
+const remember = (list, value) => {
+  list.push(value);
+  if (list.length > 1000) list.shift();
+};
 
 function createPad(root) {
   const wrapper = document.createElement("div");
@@ -212,10 +219,9 @@ function createPad(root) {
     stats.frames += 1;
     stats.t0 ??= now;
     stats.t1 = now;
-    for (const [list, ms] of [[stats.decodeMs, decodeMs], [stats.frameMs, now - started]]) {
-      list.push(ms);
-      if (list.length > 1000) list.shift();
-    }
+    remember(stats.decodeMs, decodeMs);
+    remember(stats.frameMs, now - started);
+    remember(stats.drawnAt, now);
   }
 
   // Many pointer events can arrive between two screen refreshes: decode once per refresh.
@@ -280,6 +286,7 @@ function createPad(root) {
     if (moves !== move && !dragging) pad.z = [z[0], z[1]];
     move = moves;
     stats.updates += 1;
+    remember(stats.updatedAt, performance.now());
     if (resized) resize();
     if (digest !== pad.digest) {
       pad.digest = digest;
