@@ -2,6 +2,7 @@ import json
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -88,6 +89,20 @@ def test_a_job_runs_train_with_an_argument_list_to_the_end(runs_dir, script):
     assert job.fraction_done == 1.0 and not job.running
     assert job.status["argv"] == ["--out", str(job.run_dir), "--epochs", "3", "--kl-weight", "0.0784", "--subset", "2000"]  # fmt: skip
     assert job.settings == {"kl_weight": 0.0784, "epochs": 3, "subset": 2000}
+
+
+def test_a_retrain_on_all_images_uses_the_lecture_pause_settings(runs_dir, script):
+    jobs.start(runs_dir, kl_weight=1.0, epochs=10, script=script)
+    wait_for(lambda: state(runs_dir) == "finished")
+    argv = jobs.current(runs_dir).status["argv"]
+    assert "--subset" not in argv
+    # train.py reads these flags: the app's full-data retrain trains at batch 250, twice the rate
+    assert argv[argv.index("--batch-size") + 1] == "250" and argv[argv.index("--lr") + 1] == "0.002"
+    sys.path.insert(0, str(jobs.TRAIN_SCRIPT.parent))
+    import train
+
+    args = train.parse_args(argv)
+    assert (args.batch_size, args.lr, args.subset) == (250, 0.002, None)
 
 
 def test_a_second_start_is_refused_while_a_job_runs(runs_dir, script):

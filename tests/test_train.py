@@ -96,3 +96,16 @@ def test_a_second_trainer_on_the_same_run_dir_is_refused(tmp_path):
     finally:
         held.close()
     assert train.lock_run_dir(tmp_path / "run") is not None  # released with its holder
+
+
+def test_the_apps_full_data_settings_train_a_loadable_run(mnist_dir, tmp_path):
+    # what vae.jobs passes for a retrain on all images: batch 250, twice the rate (here on a subset)
+    run_dir = tmp_path / "app-settings"
+    result = run_train(
+        "--subset", "5000", "--epochs", "2", "--out", str(run_dir), "--batch-size", "250", "--lr", "0.002"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = io.load_run(run_dir)
+    assert (run.config.batch_size, run.config.lr) == (250, 0.002)
+    assert run.history[1]["val_loss"] < run.history[0]["val_loss"]
+    assert io.read_status(run_dir)["state"] == "finished" and (run_dir / "metrics.json").exists()
