@@ -6,12 +6,13 @@ One Chromium, one browser context (cookies, websocket: a Streamlit session) per
 visitor. RSS is the resident memory of the `streamlit run app.py` process and its
 children (/proc/<pid>/status), sampled every 0.2 s in a background thread:
 
-    idle       server up, no session yet (app.py not imported: no TensorFlow yet)
+    idle       server up, no session yet (app.py not imported yet)
     1 session  one page open, its slider moved --moves times
     k sessions after each 5th page opened (pages open one after another: on two cores,
                twenty first runs at once starve the server's HTTP loop and time out)
     peak       the highest reading while all --sessions pages are open and move their
-               sliders together (each presses ArrowRight, then all wait for their digits)
+               sliders together (each presses ArrowRight, then all wait for their digits
+               and for the server's rerun that takes the new point)
     after      the same, once all moves are done
 
 By default Chromium does not load plotly.js (its bundle request is aborted): twenty
@@ -34,9 +35,9 @@ from playwright.sync_api import sync_playwright
 
 from benchmarks._server import (
     DIGIT_READY_JS,
-    SLIDER,
-    STEP_DONE_JS,
-    WATCH_JS,
+    PAD_SLIDER,
+    PAD_STEP_DONE_JS,
+    PAD_WATCH_JS,
     AppServer,
     find_run,
     launch_chromium,
@@ -65,18 +66,18 @@ def open_session(browser, url: str, plotly: bool):
     page = context.new_page()
     page.goto(url, timeout=600_000)
     page.wait_for_function(DIGIT_READY_JS, timeout=600_000)
-    page.evaluate(WATCH_JS)
-    page.locator(f'{SLIDER} input[aria-label="z1"]').focus()
+    page.evaluate(PAD_WATCH_JS)
+    page.locator(PAD_SLIDER.format("z1")).focus()
     return page
 
 
 def move_together(pages: list, moves: int) -> None:
-    """Every page presses ArrowRight, then every page waits for its new digit; moves times."""
+    """Every page presses ArrowRight, then every page waits for its new digit and the server's echo; moves times."""
     for move in range(1, moves + 1):
         for page in pages:
             page.keyboard.press("ArrowRight")
         for page in pages:
-            page.wait_for_function(STEP_DONE_JS, arg=move, timeout=600_000)
+            page.wait_for_function(PAD_STEP_DONE_JS, arg=move, timeout=600_000)
 
 
 def main() -> None:
