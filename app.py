@@ -370,7 +370,8 @@ def map_panel(info: catalog.RunInfo) -> None:
         "dot to jump there, or pick the box tool (top right of the map) and drag a box anywhere to jump to its "
         "centre. Dashed circles: 1 and 2 sigma of the prior. The KL term pulls every code towards the origin; "
         "reconstruction pulls digits apart so the decoder can tell them apart: the clusters are the compromise. "
-        "The red cross shows the sliders as of this map's last redraw (the plane on the left follows every move)."
+        f"The red cross shows the sliders, z = ({here[0]:.2f}, {here[1]:.2f}), as of this map's last redraw (the "
+        "plane on the left follows every move)."
         + (f" {outside} codes lie outside the slider range." if outside else "")
     )
     st.button("Mark the sliders' point on the map", key="refresh_map")  # reruns only this fragment

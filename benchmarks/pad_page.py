@@ -14,7 +14,7 @@ from vae.pad import latent_pad  # noqa: E402
 
 @st.cache_resource
 def cached_run(run_dir: str):
-    return load_run(run_dir)
+    return load_run(run_dir, numpy=True)  # as the app: the numpy forward pass, no TensorFlow
 
 
 run = cached_run(sys.argv[1])
