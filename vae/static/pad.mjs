@@ -285,6 +285,7 @@ function createPad(root) {
     Object.assign(pad, { extent, size, step: step ?? pad.step });
     if (moves !== move && !dragging) pad.z = [z[0], z[1]];
     move = moves;
+    setSliders(); // right range and value even before the decoder has arrived
     stats.updates += 1;
     remember(stats.updatedAt, performance.now());
     if (resized) resize();
