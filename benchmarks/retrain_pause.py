@@ -45,10 +45,18 @@ def main() -> None:
     p.add_argument("--subset", type=int, default=None, help="train on the first N images (default: all)")
     p.add_argument("--kl-weight", type=float, default=1.0)
     p.add_argument("--timeout", type=float, default=1200, help="cancel the job after this many seconds")
+    p.add_argument(
+        "--runs-dir",
+        help="the runs/ folder (default: a new empty one). Its .xla-cache keeps the compiled training step: "
+        "a second run with the same folder times a retrain after the first of a lecture",
+    )
     args = p.parse_args()
 
-    runs_dir = Path(tempfile.mkdtemp(prefix="bench-retrain-"))
+    runs_dir = Path(args.runs_dir or tempfile.mkdtemp(prefix="bench-retrain-"))
+    runs_dir.mkdir(parents=True, exist_ok=True)
     os.environ[catalog.ROOT_ENV["runs"]] = str(runs_dir)  # the catalog lists this folder as runs/
+    cached = any((runs_dir / jobs.XLA_CACHE).glob("*"))
+    print(f"XLA compilation cache: {'warm (an earlier retrain compiled)' if cached else 'empty'}")
     loads = [os.getloadavg()[0]]
     print(f"runs/ = {runs_dir}; {os.cpu_count()} CPUs, load average {loads[0]:.1f} at start", flush=True)
 

@@ -18,7 +18,7 @@ out = sys.argv[sys.argv.index("--out") + 1]
 epochs = int(sys.argv[sys.argv.index("--epochs") + 1])
 def status(**fields):
     with open(os.path.join(out, ".status.tmp"), "w") as f:
-        json.dump(dict(fields, pid=os.getpid(), epochs=epochs, argv=sys.argv[1:]), f)
+        json.dump(dict(fields, pid=os.getpid(), epochs=epochs, argv=sys.argv[1:], xla=os.environ.get("TF_XLA_FLAGS")), f)
     os.replace(os.path.join(out, ".status.tmp"), os.path.join(out, "status.json"))
 stop = []
 signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
@@ -31,6 +31,7 @@ for epoch in range(epochs):
         status(state="cancelled", epoch=epoch, message="cancelled")
         sys.exit(0)
 status(state="finished", epoch=epochs, message="finished")
+time.sleep(float(os.environ.get("FAKE_TRAIN_LINGER", "0")))  # TensorFlow takes a moment to tear down
 """
 
 
@@ -198,3 +199,20 @@ def test_a_garbage_job_file_means_no_job(runs_dir):
     assert jobs.current(runs_dir) is None
     (runs_dir / jobs.JOB_FILE).write_text("{garbage")
     assert jobs.current(runs_dir) is None
+
+
+def test_a_finished_job_still_exiting_reads_as_finished_and_frees_the_slot(runs_dir, script, monkeypatch):
+    monkeypatch.setenv("FAKE_TRAIN_LINGER", "5")
+    first = jobs.start(runs_dir, kl_weight=1.0, epochs=1, script=script)
+    wait_for(lambda: state(runs_dir) == "finished")
+    assert os.path.exists(f"/proc/{first.pid}")  # the process has not exited yet
+    assert not jobs.current(runs_dir).running
+    jobs.start(runs_dir, kl_weight=4.0, epochs=1, script=script)  # the next retrain may start at once
+
+
+def test_jobs_share_xla_compilations_through_a_cache_in_runs(runs_dir, script, monkeypatch):
+    monkeypatch.setenv("TF_XLA_FLAGS", "--tf_xla_auto_jit=0")
+    jobs.start(runs_dir, kl_weight=1.0, epochs=1, script=script)
+    wait_for(lambda: state(runs_dir) == "finished")
+    flags = jobs.current(runs_dir).status["xla"].split()
+    assert flags == ["--tf_xla_auto_jit=0", f"--tf_xla_persistent_cache_directory={runs_dir / jobs.XLA_CACHE}"]
