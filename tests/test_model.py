@@ -50,7 +50,7 @@ def test_save_then_load_in_a_fresh_process_decodes_identically(tmp_path):
     z = np.random.default_rng(1).normal(size=(10, 2)).astype(np.float32)
     np.save(tmp_path / "z.npy", z)
     script = (
-        "import sys, numpy as np, keras, vae\n"
+        "import sys, numpy as np, keras, vae.model\n"  # importing vae.model registers the classes
         f"m = keras.models.load_model({str(path)!r})\n"
         "assert int(m.optimizer.iterations.numpy()) > 0, 'optimizer state lost'\n"
         f"np.save({str(tmp_path / 'out.npy')!r}, m.decode(np.load({str(tmp_path / 'z.npy')!r})))\n"

@@ -4,7 +4,7 @@ Keras 3 can only save a subclassed model it can rebuild: so the class is registe
 builds its own encoder and decoder from plain numbers in ``__init__`` and returns those
 numbers from ``get_config``. ``model.save("x.keras")`` / ``keras.models.load_model``
 then round-trip config, weights and optimizer state with no custom_objects, as long as
-this module is imported (``import vae`` does it).
+this module is imported (``import vae.model``; ``vae.load_run`` does it).
 """
 
 from __future__ import annotations
