@@ -76,12 +76,20 @@ def test_shipped_classifier_still_reads_real_digits(mnist_dir):
     assert accuracy > 0.98
 
 
+def garbage_weights(path: Path) -> None:
+    """A whole zip whose model.weights.h5 is not HDF5 at all."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("config.json", "{}")
+        archive.writestr("model.weights.h5", b"\x89HDF\r\n" + b"garbage" * 100)
+
+
 @pytest.mark.parametrize(
     "damage, reason",
     [
         (lambda p: p.write_bytes(p.read_bytes()[:1000]), "not a readable .keras archive"),
         (lambda p: p.write_bytes(b"not a zip at all"), "not a readable .keras archive"),
         (lambda p: zipfile.ZipFile(p, "w").writestr("config.json", "{}"), "not a readable .keras archive"),
+        (lambda p: garbage_weights(p), "weights .* are unreadable"),
     ],
 )
 def test_damaged_files_are_refused_with_a_reason(tmp_path, damage, reason):

@@ -55,8 +55,11 @@ def read_keras_file(path: str | Path) -> tuple[dict, dict[str, list[np.ndarray]]
         if isinstance(item, h5py.Group) and name.endswith("/vars") and len(item):
             layers[name.removesuffix("/vars")] = [np.asarray(item[str(i)], np.float32) for i in range(len(item))]
 
-    with h5py.File(weights_file, "r") as h5:
-        h5.visititems(collect)
+    try:
+        with h5py.File(weights_file, "r") as h5:
+            h5.visititems(collect)
+    except (OSError, KeyError, ValueError) as err:  # h5py's errors for a damaged file
+        raise WeightsError(f"{Path(path).name}: its weights (model.weights.h5) are unreadable: {err}") from err
     return config, layers
 
 
