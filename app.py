@@ -533,7 +533,7 @@ def training_panel() -> None:
             "weights let codes spread out and reconstructions sharpen, but the map gets holes and samples from "
             "N(0, I) land in them; larger weights (a beta-VAE) pack the codes tightly and blur the digits. Train "
             "two and compare them below. The new run appears in the model picker when it finishes. On all 60,000 "
-            "images the retrain uses batch 250 and learning rate 0.002 (10 epochs take about 70 s on an idle "
+            "images the retrain uses batch 250 and learning rate 0.002 (10 epochs take about 55 s on an idle "
             "2-core laptop); the subsets use train.py's defaults, batch 128 and learning rate 0.001."
         )
         job = jobs.current(runs_dir)
