@@ -17,7 +17,6 @@ tests/test_inference.py checks every forward pass against Keras on the same file
 from __future__ import annotations
 
 import io
-import json
 import re
 import zipfile
 from dataclasses import dataclass
@@ -35,8 +34,8 @@ class WeightsError(Exception):
     """A .keras file whose weights this module cannot read; the message says why."""
 
 
-def read_keras_file(path: str | Path) -> tuple[dict, dict[str, list[np.ndarray]]]:
-    """(config.json, {layer path: [weights...]}) of a .keras archive, without Keras.
+def read_keras_file(path: str | Path) -> dict[str, list[np.ndarray]]:
+    """{layer path: [weights...]} of a .keras archive, without Keras.
 
     Layer paths are as Keras stores them: "encoder/layers/dense_1", in creation order per
     sub-model (dense, dense_1, dense_2, ...).
@@ -45,9 +44,8 @@ def read_keras_file(path: str | Path) -> tuple[dict, dict[str, list[np.ndarray]]
 
     try:
         with zipfile.ZipFile(path) as archive:
-            config = json.loads(archive.read("config.json"))
             weights_file = io.BytesIO(archive.read("model.weights.h5"))
-    except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as err:
+    except (OSError, KeyError, zipfile.BadZipFile) as err:
         raise WeightsError(f"{Path(path).name} is not a readable .keras archive: {err}") from err
     layers: dict[str, list[np.ndarray]] = {}
 
@@ -60,12 +58,13 @@ def read_keras_file(path: str | Path) -> tuple[dict, dict[str, list[np.ndarray]]
             h5.visititems(collect)
     except (OSError, KeyError, ValueError) as err:  # h5py's errors for a damaged file
         raise WeightsError(f"{Path(path).name}: its weights (model.weights.h5) are unreadable: {err}") from err
-    return config, layers
+    return layers
 
 
-def dense_layers(layers: dict[str, list[np.ndarray]], prefix: str) -> list[Dense]:
-    """The Dense layers under prefix ("decoder/layers/"), in creation order: dense, dense_1, ..., dense_10."""
-    pattern = re.compile(re.escape(prefix) + r"dense(?:_(\d+))?")
+def numbered(layers: dict[str, list[np.ndarray]], prefix: str, kind: str = "dense") -> list[Dense]:
+    """(kernel, bias) of the layers of a kind under prefix ("decoder/layers/"), in creation order:
+    Keras numbers them dense, dense_1, ..., dense_10 (so not in string order)."""
+    pattern = re.compile(re.escape(prefix) + kind + r"(?:_(\d+))?")
     found = sorted((int(m.group(1) or 0), name) for name in layers if (m := pattern.fullmatch(name)))
     return [(layers[name][0], layers[name][1]) for _, name in found]
 
@@ -113,8 +112,8 @@ class NumpyVAE:
     @classmethod
     def load(cls, path: str | Path) -> NumpyVAE:
         """From a .keras file saved by vae.model.VAE. WeightsError if it does not hold one."""
-        _, layers = read_keras_file(path)
-        encoder, decoder = dense_layers(layers, "encoder/layers/"), dense_layers(layers, "decoder/layers/")
+        layers = read_keras_file(path)
+        encoder, decoder = numbered(layers, "encoder/layers/"), numbered(layers, "decoder/layers/")
         if len(encoder) < 3 or len(decoder) < 2:
             raise WeightsError(f"{Path(path).name} does not hold a vae.model.VAE: no Dense encoder and decoder")
         # build_encoder creates z_mean before z_log_var: they are the last two encoder layers, in that order
@@ -171,12 +170,11 @@ class NumpyClassifier:
 
     @classmethod
     def load(cls, path: str | Path = CLASSIFIER_PATH) -> NumpyClassifier:
-        _, layers = read_keras_file(path)
-        convs = [layers[name] for name in sorted(layers, key=_creation_order) if "conv2d" in name]
-        dense = dense_layers(layers, "layers/")
+        layers = read_keras_file(path)
+        convs, dense = numbered(layers, "layers/", "conv2d"), numbered(layers, "layers/")
         if len(convs) != 2 or len(dense) != 1:
             raise WeightsError(f"{Path(path).name} is not vae.classifier's net (2 conv layers, 1 dense)")
-        return cls([(k, b) for k, b in convs], dense[0])
+        return cls(convs, dense[0])
 
     def predict(self, images, batch: int = 500) -> np.ndarray:
         """(N, 784) images in [0, 1] -> (N, 10) class probabilities, in batches to bound memory."""
@@ -190,8 +188,3 @@ class NumpyClassifier:
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
         return probs / probs.sum(axis=1, keepdims=True)
-
-
-def _creation_order(name: str) -> tuple[str, int]:
-    base, _, number = name.rpartition("_")
-    return (base, int(number)) if number.isdigit() else (name, 0)
