@@ -295,7 +295,7 @@ def make_dataset(x: np.ndarray, batch_size: int, shuffle: bool = True, seed: int
         ds = ds.map(lambda b: tf.cast(tf.random.uniform(tf.shape(b)) < b, tf.float32))
     # tf.data's autotuner keeps a thread that, when an iterator is torn down at the end of each
     # model.fit(epochs=1) of train.py, held fit's return for up to ~1.3 s (epochs came out as
-    # exactly 5.12 s; 4.1-4.8 s without it). A gather per batch needs no tuning.
+    # exactly 5.12 s; 4.1-5.1 s without it). A gather per batch needs no tuning.
     options = tf.data.Options()
     options.autotune.enabled = False
     return ds.prefetch(tf.data.AUTOTUNE).with_options(options)
