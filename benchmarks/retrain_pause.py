@@ -26,17 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks._server import cpu_seconds
 from vae import catalog, jobs
 from vae.io import read_status
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of a live process (from /proc/<pid>/stat), None once it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:

@@ -47,42 +47,37 @@ FLOOR_DIGIT_JS = """() => [...document.querySelectorAll('[data-testid="stImage"]
   (img) => img.complete && img.naturalWidth > 0)"""
 
 
-def press_steps(page, steps: int, slider_selector: str, done_js: str) -> None:
-    for step in range(steps):
-        if step % STEPS_PER_SLIDER == 0:  # z1 first, then z2
-            page.locator(slider_selector.format("z1" if step < STEPS_PER_SLIDER else "z2")).focus()
-        page.keyboard.press("ArrowRight")
-        page.wait_for_function(done_js, arg=step + 1, timeout=60_000, polling=10)
-        time.sleep(0.1)
+def stepped_page(url: str, steps: int, ready_js: str, watch_js: str, slider: str, done_js: str, result_js: str):
+    """Open url, wait for its first digit, install watch_js, press ArrowRight steps times on the z1 then
+    the z2 slider (slider.format("z1")), each step waiting for done_js plus 0.1 s; return result_js's value."""
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.wait_for_function(ready_js, timeout=180_000)
+        time.sleep(1.0)  # let the first run's remaining elements (scatter, grid) settle
+        page.evaluate(watch_js)
+        for step in range(steps):
+            if step % STEPS_PER_SLIDER == 0:  # z1 first, then z2
+                page.locator(slider.format("z1" if step < STEPS_PER_SLIDER else "z2")).focus()
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function(done_js, arg=step + 1, timeout=60_000, polling=10)
+            time.sleep(0.1)
+        result = page.evaluate(result_js)
+        browser.close()
+    return result
 
 
 def measure_app(url: str, steps: int) -> np.ndarray:
     """(steps, 2) milliseconds: key -> digit drawn, key -> server echo."""
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(url)
-        page.wait_for_function(DIGIT_READY_JS, timeout=180_000)
-        time.sleep(1.0)  # let the first run's remaining elements (scatter, grid) settle
-        page.evaluate(PAD_WATCH_JS)
-        press_steps(page, steps, PAD_SLIDER, PAD_STEP_DONE_JS)
-        latencies = np.array(page.evaluate(PAD_LATENCIES_JS))
-        browser.close()
-    return latencies
+    latencies = stepped_page(url, steps, DIGIT_READY_JS, PAD_WATCH_JS, PAD_SLIDER, PAD_STEP_DONE_JS, PAD_LATENCIES_JS)
+    return np.array(latencies)
 
 
 def measure_floor(url: str, steps: int) -> np.ndarray:
     """(steps, 1) milliseconds: key -> the new digit image loaded."""
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(url)
-        page.wait_for_function(FLOOR_DIGIT_JS, timeout=180_000)
-        time.sleep(1.0)
-        page.evaluate(WATCH_JS)
-        press_steps(page, steps, f'{SLIDER} input[aria-label="{{}}"]', STEP_DONE_JS)
-        watch = page.evaluate("__watch")
-        browser.close()
+    slider = f'{SLIDER} input[aria-label="{{}}"]'
+    watch = stepped_page(url, steps, FLOOR_DIGIT_JS, WATCH_JS, slider, STEP_DONE_JS, "__watch")
     loaded = np.array([watch["loaded"][src] for _, src in watch["digit"]])
     return (loaded - np.array(watch["keys"]))[:, None]
 

@@ -24,18 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from benchmarks._server import DIGIT_READY_JS, AppServer, find_run, launch_chromium, process_tree  # noqa: E402
-
-
-def cpu_ticks(pid: int) -> int:
-    ticks = 0
-    for p in process_tree(pid):
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks
+from benchmarks._server import DIGIT_READY_JS, AppServer, cpu_seconds, find_run, launch_chromium  # noqa: E402
 
 
 def main() -> None:
@@ -67,9 +56,9 @@ def main() -> None:
         page.wait_for_timeout(5000)
         for counts in traffic:
             counts.update(received=0, bytes=0, sent=0)
-        ticks, started = cpu_ticks(server.process.pid), time.perf_counter()
+        cpu, started = cpu_seconds(server.process.pid), time.perf_counter()
         page.wait_for_timeout(args.seconds * 1000)  # keeps Playwright's event loop delivering frames
-        used = (cpu_ticks(server.process.pid) - ticks) / os.sysconf("SC_CLK_TCK")
+        used = cpu_seconds(server.process.pid) - cpu
         elapsed = time.perf_counter() - started
         browser.close()
 
