@@ -124,9 +124,13 @@ function createPad(root) {
   const toLatent = (pixel) => (pixel / pad.size) * 2 * pad.extent - pad.extent;
   const clamp = (value) => Math.max(-pad.extent, Math.min(pad.extent, value));
 
-  function setSliders() {
+  // The range with every rerun (it can change with the run); the values with every frame.
+  function setSliderRange() {
+    for (const slider of sliders) Object.assign(slider, { min: -pad.extent, max: pad.extent, step: pad.step });
+  }
+
+  function setSliderValues() {
     sliders.forEach((slider, i) => {
-      Object.assign(slider, { min: -pad.extent, max: pad.extent, step: pad.step });
       slider.value = pad.z[i];
       slider.nextElementSibling.textContent = pad.z[i].toFixed(2);
     });
@@ -213,7 +217,7 @@ function createPad(root) {
     context.strokeStyle = "#ffffff";
     context.stroke();
     readout.textContent = `decoder(z = (${pad.z[0].toFixed(2)}, ${pad.z[1].toFixed(2)}))`;
-    setSliders();
+    setSliderValues();
 
     const now = performance.now();
     stats.frames += 1;
@@ -285,7 +289,8 @@ function createPad(root) {
     Object.assign(pad, { extent, size, step: step ?? pad.step });
     if (moves !== move && !dragging) pad.z = [z[0], z[1]];
     move = moves;
-    setSliders(); // right range and value even before the decoder has arrived
+    setSliderRange(); // range and value right even before the decoder has arrived
+    setSliderValues();
     stats.updates += 1;
     remember(stats.updatedAt, performance.now());
     if (resized) resize();
