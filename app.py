@@ -103,8 +103,8 @@ def uploaded(info: catalog.RunInfo) -> dict | None:
 def show(where, image: np.ndarray, caption: str = "", scale: int = DIGIT_SCALE, width: int | str = "content") -> None:
     """A [0, 1] grayscale image as PNG, upscaled with crisp pixels (st.image would re-encode it as JPEG).
 
-    Sent inline as a data: URL (a 280 px digit is ~3 kB): bytes would become a media file the
-    browser fetches in a second request after each slider step, ~20-40 ms more per step."""
+    Sent inline as a data: URL (a 280 px digit is ~2.5 kB): bytes would become a media file that the
+    browser fetches in a second request and the server keeps until the next rerun."""
     png = base64.b64encode(generate.to_png(image, scale=scale)).decode()
     where.image(f"data:image/png;base64,{png}", caption=caption, width=width)
 
