@@ -1,0 +1,63 @@
+"""Every limit and fixed setting in one place: train.py, the job runner, the app and the board import them.
+
+A limit checked in the page is only a convenience; the server checks again with these same
+numbers (vae.jobs for retrains, vae.images for uploads, vae.board for submissions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# ------------------------------------------------------------------ training (train.py and app retrains)
+
+MAX_EPOCHS = 200  # train.py --epochs
+MAX_LATENT_DIM = 64  # train.py --latent-dim
+
+
+@dataclass(frozen=True)
+class Range:
+    low: float
+    high: float
+
+    def __contains__(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+
+# What a retrain started from the app may ask for (any session may press Train, so these are
+# checked on the server, in vae.jobs, not only by the widgets).
+RETRAIN_EPOCHS = Range(1, 50)
+RETRAIN_KL_WEIGHT = Range(1e-4, 10.0)
+RETRAIN_SUBSET = Range(100, 60_000)
+RETRAIN_DEFAULT_EPOCHS = 10
+
+
+@dataclass(frozen=True)
+class RetrainRecipe:
+    """Batch and rate of an app retrain on all 60,000 images: batch 250 divides 60,000 (one XLA
+    compile, no short last batch) and needs fewer CPU seconds per epoch than train.py's default 128
+    at no cost in test ELBO (benchmarks/batch_elbo.py; benchmarks/README.md)."""
+
+    batch_size: int = 250
+    lr: float = 0.002
+
+
+FULL_DATA_RETRAIN = RetrainRecipe()
+
+# ------------------------------------------------------------------ uploads (app and vae.images)
+
+MAX_UPLOAD_MB = 5  # also .streamlit/config.toml's server.maxUploadSize (tests/test_limits.py checks they agree)
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
+UPLOAD_FORMATS = ("PNG", "JPEG", "BMP", "WEBP", "GIF")  # no other Pillow parser ever sees upload bytes
+UPLOAD_EXTENSIONS = ("png", "jpg", "jpeg", "bmp", "webp", "gif")
+MAX_UPLOAD_PIXELS = 12_000_000  # decompression bombs: refuse before decoding
+
+# ------------------------------------------------------------------ the latent plane
+
+Z_LIMIT = 4.0  # slider and grid range: +/-4 prior standard deviations holds nearly all of N(0, 1)
+
+# ------------------------------------------------------------------ the class board (vae.board)
+
+BOARD_MIN_SECONDS_BETWEEN = 2.0  # per session: one submission every 2 s
+BOARD_MAX_PER_SESSION = 20  # per session and board
+BOARD_MAX_SUBMISSIONS = 5_000  # per board
+BOARD_POLL_SECONDS = 1.0  # the board page asks the store this often (a submission shows within 2 s)
