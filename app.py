@@ -26,6 +26,7 @@ from vae import catalog, data, generate, images, inference, jobs
 from vae.config import KL_PRESETS
 from vae.generate import DIGIT_COLOURS
 from vae.io import Run, RunError, read_json
+from vae.limits import RETRAIN_EPOCHS
 from vae.pad import latent_pad
 
 Z_LIMIT = 4.0  # slider and grid range: +/-4 prior standard deviations holds nearly all of N(0, 1)
@@ -520,7 +521,7 @@ def training_panel() -> None:
             )
         else:
             kl_weight = KL_PRESETS[preset]
-        epochs = st.slider("epochs", *jobs.EPOCHS, 10, key="epochs")
+        epochs = st.slider("epochs", int(RETRAIN_EPOCHS.low), int(RETRAIN_EPOCHS.high), 10, key="epochs")
         subset = st.selectbox("training data", list(SUBSETS), format_func=SUBSETS.get, key="subset")
         if st.button("Train", type="primary"):
             try:

@@ -21,8 +21,7 @@ from pathlib import Path
 
 from vae.config import VAEConfig
 from vae.io import write_status
-
-LIMITS = {"epochs": 200, "latent_dim": 64}  # also enforced for jobs started by the app
+from vae.limits import MAX_EPOCHS, MAX_LATENT_DIM
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -44,10 +43,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--binarize", action="store_true", help="dynamic binarization of training images")
     p.add_argument("--resume", action="store_true", help="continue RUN_DIR from its last completed epoch")
     args = p.parse_args(argv)
-    if not 1 <= args.epochs <= LIMITS["epochs"]:
-        p.error(f"--epochs must be between 1 and {LIMITS['epochs']}")
-    if not 1 <= args.latent_dim <= LIMITS["latent_dim"]:
-        p.error(f"--latent-dim must be between 1 and {LIMITS['latent_dim']}")
+    if not 1 <= args.epochs <= MAX_EPOCHS:
+        p.error(f"--epochs must be between 1 and {MAX_EPOCHS}")
+    if not 1 <= args.latent_dim <= MAX_LATENT_DIM:
+        p.error(f"--latent-dim must be between 1 and {MAX_LATENT_DIM}")
     return args
 
 

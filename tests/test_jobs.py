@@ -9,6 +9,7 @@ import time
 import pytest
 
 from vae import jobs
+from vae.limits import FULL_DATA_RETRAIN
 
 # Stands in for train.py (its name must contain "train.py": vae.io.pid_alive checks the command line).
 # It writes status.json the way train.py does, an epoch every 0.2 s, and stops cleanly on SIGTERM.
@@ -97,13 +98,14 @@ def test_a_retrain_on_all_images_uses_the_lecture_pause_settings(runs_dir, scrip
     wait_for(lambda: state(runs_dir) == "finished")
     argv = jobs.current(runs_dir).status["argv"]
     assert "--subset" not in argv
-    # train.py reads these flags: the app's full-data retrain trains at batch 250, twice the rate
-    assert argv[argv.index("--batch-size") + 1] == "250" and argv[argv.index("--lr") + 1] == "0.002"
+    # train.py reads these flags: the app's full-data retrain trains with vae.limits' recipe
     sys.path.insert(0, str(jobs.TRAIN_SCRIPT.parent))
     import train
 
     args = train.parse_args(argv)
-    assert (args.batch_size, args.lr, args.subset) == (250, 0.002, None)
+    recipe = (FULL_DATA_RETRAIN.batch_size, FULL_DATA_RETRAIN.lr)
+    assert (args.batch_size, args.lr, args.subset) == (*recipe, None)
+    assert recipe != (train.VAEConfig().batch_size, train.VAEConfig().lr)  # not train.py's defaults
 
 
 def test_a_second_start_is_refused_while_a_job_runs(runs_dir, script):

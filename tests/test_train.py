@@ -11,7 +11,8 @@ import numpy as np
 from PIL import Image
 
 from tests.conftest import ROOT, run_train
-from vae import io
+from vae import io, jobs
+from vae.limits import FULL_DATA_RETRAIN
 
 
 def test_a_run_writes_every_artifact_and_learns(tiny_run):
@@ -99,13 +100,11 @@ def test_a_second_trainer_on_the_same_run_dir_is_refused(tmp_path):
 
 
 def test_the_apps_full_data_settings_train_a_loadable_run(mnist_dir, tmp_path):
-    # what vae.jobs passes for a retrain on all images: batch 250, twice the rate (here on a subset)
+    # what vae.jobs passes for a retrain on all images (vae.limits.FULL_DATA_RETRAIN), here on a subset
     run_dir = tmp_path / "app-settings"
-    result = run_train(
-        "--subset", "5000", "--epochs", "2", "--out", str(run_dir), "--batch-size", "250", "--lr", "0.002"
-    )
+    result = run_train("--subset", "5000", "--epochs", "2", "--out", str(run_dir), *jobs.full_data_args())
     assert result.returncode == 0, result.stderr[-3000:]
     run = io.load_run(run_dir)
-    assert (run.config.batch_size, run.config.lr) == (250, 0.002)
+    assert (run.config.batch_size, run.config.lr) == (FULL_DATA_RETRAIN.batch_size, FULL_DATA_RETRAIN.lr)
     assert run.history[1]["val_loss"] < run.history[0]["val_loss"]
     assert io.read_status(run_dir)["state"] == "finished" and (run_dir / "metrics.json").exists()

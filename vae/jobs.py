@@ -16,7 +16,6 @@ limits are checked here, not only in the widgets, since any caller could pass an
 from __future__ import annotations
 
 import fcntl
-import math
 import os
 import signal
 import subprocess
@@ -27,18 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vae.io import atomic_write_json, pid_alive, read_json, read_status
+from vae.limits import FULL_DATA_RETRAIN, RETRAIN_EPOCHS, RETRAIN_KL_WEIGHT, RETRAIN_SUBSET
 
 TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "train.py"
-EPOCHS = (1, 50)
-KL_WEIGHT = (1e-4, 10.0)
-SUBSET = (100, 60_000)
 JOB_FILE, LOCK_FILE = ".job.json", ".job.lock"
-# A retrain on all 60,000 images, unlike train.py's defaults (batch 128, lr 0.001): 10 epochs of it must fit a
-# lecture pause (issue 4). Batch 250 with twice the rate needs ~10 % fewer CPU seconds per epoch, divides 60,000
-# (no short last batch, so XLA compiles the step once instead of twice) and ends 10 epochs at a slightly better
-# test ELBO; batch 500 was faster still but 1.4 nats worse (benchmarks/batch_elbo.py, benchmarks/README.md 2).
-# Subsets keep the defaults: they are quick anyway, and a 2,000-image epoch would be only 8 steps.
-FULL_DATA_ARGS = ("--batch-size", "250", "--lr", "0.002")
 
 # XLA's compiled training step, kept between jobs (TensorFlow's persistent compilation cache):
 # a retrain with the same model, batch and kl_weight as an earlier one (kl_weight is a constant
@@ -83,12 +74,16 @@ def check_settings(kl_weight: float, epochs: int, subset: int | None) -> dict:
         subset = None if subset is None else int(subset)
     except (TypeError, ValueError) as err:
         raise JobError(f"invalid training settings: {err}") from None
-    if not (math.isfinite(kl_weight) and KL_WEIGHT[0] <= kl_weight <= KL_WEIGHT[1]):
-        raise JobError(f"kl_weight must be between {KL_WEIGHT[0]:g} and {KL_WEIGHT[1]:g}, not {kl_weight:g}")
-    if not EPOCHS[0] <= epochs <= EPOCHS[1]:
-        raise JobError(f"epochs must be between {EPOCHS[0]} and {EPOCHS[1]}, not {epochs}")
-    if subset is not None and not SUBSET[0] <= subset <= SUBSET[1]:
-        raise JobError(f"the training subset must be between {SUBSET[0]} and {SUBSET[1]} images, not {subset}")
+    if kl_weight not in RETRAIN_KL_WEIGHT:  # NaN and infinities compare False: refused too
+        low, high = RETRAIN_KL_WEIGHT.low, RETRAIN_KL_WEIGHT.high
+        raise JobError(f"kl_weight must be between {low:g} and {high:g}, not {kl_weight:g}")
+    if epochs not in RETRAIN_EPOCHS:
+        raise JobError(f"epochs must be between {RETRAIN_EPOCHS.low:g} and {RETRAIN_EPOCHS.high:g}, not {epochs}")
+    if subset is not None and subset not in RETRAIN_SUBSET:
+        raise JobError(
+            f"the training subset must be between {RETRAIN_SUBSET.low:g} and {RETRAIN_SUBSET.high:g} images, "
+            f"not {subset}"
+        )
     return {"kl_weight": kl_weight, "epochs": epochs, "subset": subset}
 
 
@@ -153,7 +148,7 @@ def start(
         run_dir.mkdir()
         argv = [sys.executable, str(script), "--out", str(run_dir), "--epochs", str(settings["epochs"])]
         argv += ["--kl-weight", repr(settings["kl_weight"])]
-        argv += ["--subset", str(settings["subset"])] if settings["subset"] else list(FULL_DATA_ARGS)
+        argv += ["--subset", str(settings["subset"])] if settings["subset"] else full_data_args()
         if data_dir:
             argv += ["--data-dir", str(data_dir)]
         with open(run_dir / "train.log", "wb") as log:
@@ -167,6 +162,12 @@ def start(
         record = {"run": name, "pid": child.pid, "settings": settings, "started": time.time(), "argv": argv}
         atomic_write_json(runs_dir / JOB_FILE, record)
     return current(runs_dir)
+
+
+def full_data_args() -> list[str]:
+    """train.py's flags for a retrain on all images (vae.limits.FULL_DATA_RETRAIN). Subsets keep
+    train.py's defaults: they are quick anyway, and a small subset at batch 250 would be few steps."""
+    return ["--batch-size", str(FULL_DATA_RETRAIN.batch_size), "--lr", repr(FULL_DATA_RETRAIN.lr)]
 
 
 def job_environment(runs_dir: Path) -> dict[str, str]:
