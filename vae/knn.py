@@ -1,0 +1,47 @@
+"""The k-nearest-neighbour vote: which label do a point's nearest reference codes carry?
+
+One place for it: the class board (does a student's 4 land among the test 4s?) and the
+foreign-digit view ask the same question of the same test codes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+K_NEIGHBOURS = 15
+_CHUNK_ELEMENTS = 4_000_000  # distances computed per block: 32 MB of float64, whatever the number of points
+
+
+def knn_vote(
+    points: np.ndarray, reference_points: np.ndarray, reference_labels: np.ndarray, k: int = K_NEIGHBOURS
+) -> np.ndarray:
+    """The majority label among each point's k nearest reference points (Euclidean), shape (N,).
+
+    points (N, d), reference_points (M, d), reference_labels (M,). Ties go to the smaller label,
+    as scikit-learn's KNeighborsClassifier does. k larger than M uses all M reference points.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    reference = np.asarray(reference_points, dtype=np.float64)
+    labels = np.asarray(reference_labels)
+    if points.ndim != 2 or reference.ndim != 2 or points.shape[1] != reference.shape[1]:
+        raise ValueError(f"points {points.shape} and reference points {reference.shape} must be (N, d) and (M, d)")
+    if labels.shape != (len(reference),):
+        raise ValueError(f"{len(reference)} reference points but reference labels of shape {labels.shape}")
+    if len(reference) == 0 or k < 1:
+        raise ValueError("the vote needs at least one reference point and k >= 1")
+    k = min(k, len(reference))
+    classes, label_index = np.unique(labels, return_inverse=True)
+    votes = np.empty(len(points), dtype=np.intp)
+    squared_norms = np.einsum("ij,ij->i", reference, reference)
+    rows_per_chunk = max(1, _CHUNK_ELEMENTS // len(reference))
+    for start in range(0, len(points), rows_per_chunk):
+        chunk = points[start : start + rows_per_chunk]
+        # |p - r|^2 without the |p|^2 term, which is the same for every r of one point.
+        distances = squared_norms[None, :] - 2.0 * chunk @ reference.T
+        nearest = np.argpartition(distances, k - 1, axis=1)[:, :k]
+        neighbour_classes = label_index[nearest]
+        # One bincount over all rows: row i's classes are offset by i * n_classes.
+        offsets = np.arange(len(chunk))[:, None] * len(classes)
+        tally = np.bincount((neighbour_classes + offsets).ravel(), minlength=len(chunk) * len(classes))
+        votes[start : start + len(chunk)] = tally.reshape(len(chunk), len(classes)).argmax(axis=1)
+    return classes[votes]
