@@ -19,8 +19,10 @@ import time
 import traceback
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from vae.config import VAEConfig
-from vae.io import write_status
+from vae.io import process_created, write_status
 from vae.limits import MAX_EPOCHS, MAX_LATENT_DIM
 
 
@@ -95,21 +97,17 @@ def make_progress_callback(run_dir: Path, stop: StopRequest, epoch: int, epochs:
     return Progress()
 
 
-def lock_run_dir(run_dir: Path):
-    """Hold an exclusive lock on RUN_DIR for this process's life: two trainers writing one
-    run would interleave epochs. Returns the open lock file, or None if another holds it."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks in the standard library; run one at a time
-        return open(os.devnull)
+def lock_run_dir(run_dir: Path) -> FileLock | None:
+    """Hold an exclusive lock on RUN_DIR for this process's life: two trainers writing one run
+    would interleave epochs. Returns the held lock (an OS lock on every platform, released by the
+    kernel if the process dies), or None if another process holds it."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(run_dir / ".train.lock", "w")
+    lock = FileLock(run_dir / ".train.lock")
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
+        lock.acquire(timeout=0)
+    except Timeout:
         return None
-    return handle
+    return lock
 
 
 def train(args: argparse.Namespace) -> int:
@@ -157,7 +155,7 @@ def train(args: argparse.Namespace) -> int:
     io.atomic_write_json(run_dir / "config.json", config.to_dict())
     write_status(
         run_dir, state="running", epoch=start, epochs=config.epochs, progress=0.0, pid=os.getpid(),
-        started=time.time(), message="loading data", finished=None,
+        process_created=process_created(), started=time.time(), message="loading data", finished=None,
     )  # fmt: skip
 
     x_train, _ = data.load_vectors("train", config.dataset, args.data_dir, config.subset)

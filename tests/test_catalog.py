@@ -89,7 +89,7 @@ def test_a_run_still_in_its_first_epoch_is_unavailable_with_that_reason(roots):
     run_dir = roots["runs"] / "young"
     run_dir.mkdir()
     atomic_write_json(run_dir / "config.json", VAEConfig().to_dict())
-    # A live process whose command line names train.py, as vae.io.pid_alive requires.
+    # A live process whose command line names train.py, as vae.io.trainer_alive requires.
     trainer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "train.py"])
     try:
         atomic_write_json(run_dir / "status.json", {"state": "running", "pid": trainer.pid})

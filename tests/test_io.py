@@ -87,6 +87,21 @@ def test_running_status_with_a_dead_pid_reads_as_interrupted(tmp_path):
     assert io.read_status(tmp_path)["state"] == "interrupted"
 
 
+def test_a_recycled_pid_is_not_taken_for_the_trainer_that_had_it(tmp_path):
+    # a live process whose command line names train.py, as a new process given the old pid could
+    trainer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "train.py"])
+    try:
+        created = io.process_created(trainer.pid)
+        io.write_status(tmp_path, state="running", pid=trainer.pid, process_created=created)
+        assert io.read_status(tmp_path)["state"] == "running"
+        io.write_status(tmp_path, process_created=created - 5.0)  # the recorded trainer started earlier
+        assert io.read_status(tmp_path)["state"] == "interrupted"
+    finally:
+        trainer.kill()
+        trainer.wait()
+    assert io.process_created(trainer.pid) is None
+
+
 def test_export_drops_optimizer_state_and_still_loads(small_run, tmp_path):
     model = io.load_run(small_run).model
     x = np.random.default_rng(0).uniform(size=(32, 784)).astype(np.float32)

@@ -1,17 +1,16 @@
 import json
 import multiprocessing
-import os
-import signal
 import sys
 import threading
 import time
 
+import psutil
 import pytest
 
 from vae import jobs
 from vae.limits import FULL_DATA_RETRAIN
 
-# Stands in for train.py (its name must contain "train.py": vae.io.pid_alive checks the command line).
+# Stands in for train.py (its name must contain "train.py": vae.io.trainer_alive checks the command line).
 # It writes status.json the way train.py does, an epoch every 0.2 s, and stops cleanly on SIGTERM.
 FAKE_TRAIN = """
 import json, os, signal, sys, time
@@ -47,8 +46,8 @@ def script(tmp_path):
 def runs_dir(tmp_path):
     yield tmp_path / "runs"
     job = jobs.current(tmp_path / "runs")
-    if job is not None and job.running:
-        os.kill(job.pid, signal.SIGKILL)
+    if job is not None and job.running and psutil.pid_exists(job.pid):
+        psutil.Process(job.pid).kill()
 
 
 def wait_for(predicate, timeout=20.0):
@@ -168,7 +167,7 @@ def test_a_restarted_server_reattaches_and_can_cancel(runs_dir, script):
     assert again.running and again.pid == job.pid and again.name == job.name
     assert jobs.cancel(runs_dir)
     wait_for(lambda: state(runs_dir) == "cancelled")
-    os.waitpid(job.pid, 0)  # reap it ourselves, as the lost Popen object would have
+    psutil.Process(job.pid).wait(10)  # reap it ourselves, as the lost Popen object would have
     assert not jobs.cancel(runs_dir)
 
 
@@ -182,7 +181,7 @@ def test_cancel_while_train_py_is_still_starting_reads_as_cancelled(runs_dir, sc
 def test_a_killed_job_reads_as_interrupted_and_frees_the_slot(runs_dir, script):
     job = jobs.start(runs_dir, kl_weight=1.0, epochs=50, script=script)
     wait_for(lambda: state(runs_dir) == "running")
-    os.kill(job.pid, signal.SIGKILL)
+    psutil.Process(job.pid).kill()
     wait_for(lambda: state(runs_dir) == "interrupted")
     assert "no longer running" in jobs.current(runs_dir).status["message"]
     jobs.start(runs_dir, kl_weight=1.0, epochs=1, script=script)
@@ -207,7 +206,7 @@ def test_a_finished_job_still_exiting_reads_as_finished_and_frees_the_slot(runs_
     monkeypatch.setenv("FAKE_TRAIN_LINGER", "5")
     first = jobs.start(runs_dir, kl_weight=1.0, epochs=1, script=script)
     wait_for(lambda: state(runs_dir) == "finished")
-    assert os.path.exists(f"/proc/{first.pid}")  # the process has not exited yet
+    assert psutil.pid_exists(first.pid)  # the process has not exited yet
     assert not jobs.current(runs_dir).running
     jobs.start(runs_dir, kl_weight=4.0, epochs=1, script=script)  # the next retrain may start at once
 

@@ -95,7 +95,7 @@ def test_a_second_trainer_on_the_same_run_dir_is_refused(tmp_path):
     try:
         assert train.lock_run_dir(tmp_path / "run") is None
     finally:
-        held.close()
+        held.release()
     assert train.lock_run_dir(tmp_path / "run") is not None  # released with its holder
 
 

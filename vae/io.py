@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 from vae.config import VAEConfig
 
@@ -91,31 +92,37 @@ def write_status(run_dir: str | Path, **fields) -> dict:
     return status
 
 
-def pid_alive(pid: int | None) -> bool:
-    """Is ``pid`` a live train.py process (not a recycled pid, not a zombie)?"""
+def process_created(pid: int | None = None) -> float | None:
+    """The creation time of ``pid`` (this process by default), as psutil reports it; None once it is gone.
+    Recorded beside a pid so that a later reader can tell the process from a new one given the same pid."""
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
+def trainer_alive(pid: int | None, created: float | None = None) -> bool:
+    """Is ``pid`` a live train.py: not gone, not a zombie, its command line naming train.py, and (when
+    ``created`` was recorded) the same process, not a later one that was given the recycled pid?"""
     if not pid:
         return False
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    proc = Path(f"/proc/{pid}")
-    if proc.exists():  # Linux: rule out zombies and pids reused by other programs
-        try:
-            if proc.joinpath("stat").read_text().split(")")[-1].split()[0] == "Z":
-                return False
-            return b"train.py" in proc.joinpath("cmdline").read_bytes()
-        except OSError:
+        process = psutil.Process(int(pid))
+        if process.status() == psutil.STATUS_ZOMBIE:
             return False
-    return True
+        if created is not None and abs(process.create_time() - float(created)) > 0.01:
+            return False
+        return any("train.py" in part for part in process.cmdline())
+    except psutil.AccessDenied:  # live, but another user's (Windows): nothing more can be read about it
+        return True
+    except (psutil.Error, TypeError, ValueError):
+        return False
 
 
 def read_status(run_dir: str | Path) -> dict:
     """status.json, with 'running' turned into 'interrupted' when its process is gone."""
     status = read_json(Path(run_dir) / "status.json", default={})
-    if status.get("state") == "running" and not pid_alive(status.get("pid")):
+    if status.get("state") == "running" and not trainer_alive(status.get("pid"), status.get("process_created")):
         status["state"] = "interrupted"
         status["message"] = f"training process {status.get('pid')} is no longer running (killed?)"
     return status

@@ -4,20 +4,20 @@ The app never trains in its own process: ``start`` runs train.py as a subprocess
 (an argument list, no shell) writing a new run under runs/. Everything about the job
 lives on disk, so any session, a reloaded page or a restarted server finds it again:
 
-    runs/.job.json    which run the latest job writes, its pid and settings
-    runs/.job.lock    held (fcntl.flock) while deciding whether a job may start
+    runs/.job.json    which run the latest job writes, its pid, the pid's creation time, settings
+    runs/.job.lock    held (filelock: an OS lock on every platform) while deciding whether a job may start
     runs/<run>/status.json, train.log   written by train.py and by its output
 
 Two sessions (threads) or two servers (processes) pressing Train at the same moment
 both take the lock in turn; the second sees the first's live pid and is refused. The
 limits are checked here, not only in the widgets, since any caller could pass anything.
+Nothing here is POSIX-only (psutil checks and stops processes, filelock locks): the app
+imports this module on Windows and macOS too.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -25,7 +25,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from vae.io import atomic_write_json, pid_alive, read_json, read_status
+import psutil
+from filelock import FileLock
+
+from vae.io import atomic_write_json, process_created, read_json, read_status, trainer_alive
 from vae.limits import FULL_DATA_RETRAIN, RETRAIN_EPOCHS, RETRAIN_KL_WEIGHT, RETRAIN_SUBSET
 
 TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "train.py"
@@ -33,7 +36,7 @@ JOB_FILE, LOCK_FILE = ".job.json", ".job.lock"
 
 # XLA's compiled training step, kept between jobs (TensorFlow's persistent compilation cache):
 # a retrain with the same model, batch and kl_weight as an earlier one (kl_weight is a constant
-# in the compiled step) skips most of the compiling: 55.3 -> 51.1 s for 10 epochs here.
+# in the compiled step) skips most of the compiling (benchmarks/retrain_pause.py --runs-dir, run twice).
 XLA_CACHE = ".xla-cache"  # under runs/; a leading dot keeps it out of the run listing
 
 _children: dict[int, subprocess.Popen] = {}  # jobs this process started: polled so they never linger as zombies
@@ -90,8 +93,7 @@ def check_settings(kl_weight: float, epochs: int, subset: int | None) -> dict:
 @contextmanager
 def _locked(runs_dir: Path):
     runs_dir.mkdir(parents=True, exist_ok=True)
-    with open(runs_dir / LOCK_FILE, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released on close, and by the kernel if we die
+    with FileLock(runs_dir / LOCK_FILE):  # an OS lock: released by the kernel too if this process dies
         yield
 
 
@@ -107,8 +109,8 @@ def current(runs_dir: str | Path) -> Job | None:
     except (KeyError, TypeError, ValueError):
         return None
     status = read_status(run_dir)
-    alive = pid_alive(pid)
-    if alive and not status.get("state"):  # finished, failed or cancelled but alive: it is only exiting
+    alive = trainer_alive(pid, record.get("created"))
+    if alive and not status.get("state"):  # no status.json yet: importing TensorFlow
         status = {"state": "starting", "message": "starting train.py"}
     elif not alive and not status.get("state"):  # it died while starting up, before it could handle SIGTERM
         if record.get("cancelled"):
@@ -118,6 +120,8 @@ def current(runs_dir: str | Path) -> Job | None:
                 "state": "failed",
                 "message": f"train.py exited before writing status.json (see {run_dir}/train.log)",
             }
+    elif status.get("state") == "interrupted" and record.get("cancelled"):  # terminated outright (Windows)
+        status |= {"state": "cancelled", "message": f"cancelled after epoch {status.get('epoch') or 0}"}
     return Job(run_dir, pid, record.get("settings", {}), record.get("started", 0.0), status)
 
 
@@ -152,14 +156,16 @@ def start(
         if data_dir:
             argv += ["--data-dir", str(data_dir)]
         with open(run_dir / "train.log", "wb") as log:
-            # A session of its own: the job survives a restart of the server (and its Ctrl-C),
-            # and the app reattaches to it through .job.json.
+            # A session (POSIX) or process group (Windows) of its own: the job survives a restart of the
+            # server and its Ctrl-C, and the app reattaches to it through .job.json.
             child = subprocess.Popen(
                 argv, cwd=script.parent, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, env=job_environment(runs_dir),
+                start_new_session=True, creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),
+                env=job_environment(runs_dir),
             )  # fmt: skip
         _children[child.pid] = child
-        record = {"run": name, "pid": child.pid, "settings": settings, "started": time.time(), "argv": argv}
+        record = {"run": name, "pid": child.pid, "created": process_created(child.pid), "settings": settings}
+        record |= {"started": time.time(), "argv": argv}
         atomic_write_json(runs_dir / JOB_FILE, record)
     return current(runs_dir)
 
@@ -179,13 +185,20 @@ def job_environment(runs_dir: Path) -> dict[str, str]:
 
 
 def cancel(runs_dir: str | Path) -> bool:
-    """Ask the running job to stop (SIGTERM: train.py finishes its batch and saves). False if none runs."""
+    """Stop the running job; False if none runs.
+
+    psutil's terminate is SIGTERM on POSIX (train.py finishes its batch, keeps the last completed
+    epoch and says 'cancelled') and TerminateProcess on Windows (stopped outright: the last
+    committed epoch is kept all the same, and current() reads the job as cancelled)."""
     runs_dir = Path(runs_dir)
     with _locked(runs_dir):
         job = current(runs_dir)
-        if job is None or not job.running or not pid_alive(job.pid):
-            return False
         record = read_json(runs_dir / JOB_FILE, default={})
+        if job is None or not job.running or not trainer_alive(job.pid, record.get("created")):
+            return False
         atomic_write_json(runs_dir / JOB_FILE, record | {"cancelled": time.time()})
-        os.kill(job.pid, signal.SIGTERM)
+        try:
+            psutil.Process(job.pid).terminate()
+        except psutil.NoSuchProcess:  # it ended on its own a moment ago
+            pass
     return True
