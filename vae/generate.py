@@ -153,3 +153,39 @@ def overview_image(model, latents: dict[str, np.ndarray], size: int = 560, exten
     scatter = scatter_image(latents, size=grid.shape[0], extent=extent)
     gap = np.full((grid.shape[0], 16, 3), 255, dtype=np.uint8)
     return np.concatenate([grid_rgb, gap, scatter], axis=1)
+
+
+def axis_font(size: int):
+    """A TrueType font for labels on pictures (DejaVu where installed), else Pillow's own scalable one."""
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", size)
+    except OSError:
+        return ImageFont.load_default(size)
+
+
+def grid_slide_png(grid: np.ndarray, n: int, extent: float, scale: int = 4) -> bytes:
+    """A decoded n x n grid for a slide: each cell upscaled by ``scale`` with crisp pixels, z1 along the
+    bottom and z2 down the left, at every cell (every other one past 12 per side, so labels never touch)."""
+    from PIL import Image, ImageDraw
+
+    cell = IMAGE_SIZE * scale
+    font = axis_font(max(12, cell // 5))
+    margin = cell
+    pixels = (np.clip(grid, 0.0, 1.0) * 255).round().astype(np.uint8).repeat(scale, axis=0).repeat(scale, axis=1)
+    side = pixels.shape[0]
+    page = Image.new("L", (side + margin, side + margin), 255)
+    page.paste(Image.fromarray(pixels, mode="L"), (margin, 0))
+    draw = ImageDraw.Draw(page)
+    values = grid_axis(n, "linspace", extent)
+    every = 1 if n <= 12 else 2
+    for i in range(0, n, every):
+        centre = i * cell + cell // 2
+        draw.text((margin + centre, side + margin // 3), f"{values[i]:.1f}", fill=0, font=font, anchor="mt")
+        draw.text((margin - 6, centre), f"{values[::-1][i]:.1f}", fill=0, font=font, anchor="rm")
+    draw.text((margin + side // 2, side + margin - 4), "z1", fill=0, font=font, anchor="mb")
+    draw.text((4, side // 2), "z2", fill=0, font=font, anchor="lm")
+    buffer = io.BytesIO()
+    page.save(buffer, format="PNG")
+    return buffer.getvalue()

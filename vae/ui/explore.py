@@ -1,0 +1,130 @@
+"""The explorer's panels: two numbers make a digit, where the test digits land, the whole map decoded.
+
+The point (vae.ui.point) is shared by the pad, the map's marker and the grid's ring. The pad and
+the map live in one fragment, so a move the server hears (a release on the pad, a click or a box
+on the map) redraws both, and nothing else on the page.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from vae import catalog, generate
+from vae.io import Run
+from vae.limits import Z_LIMIT
+from vae.pad import latent_pad
+from vae.ui import figures, loaders, own_digit, point
+from vae.ui.i18n import t
+from vae.ui.own_digit import STAR_KEY
+from vae.ui.widgets import show
+
+
+@st.fragment
+def point_panels(info: catalog.RunInfo) -> None:
+    """Sliders, digit and plane (left), the test set's codes with the point on them (right), your own digit
+    (below): one fragment, since each of them moves the point or the star the others show."""
+    run = loaders.run_of(info)
+    own_digit.refresh(info)
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        digit_panel(info, run)
+    with right:
+        map_panel(info, run)
+    own_digit.own_digit_panel(info, run)
+
+
+def digit_panel(info: catalog.RunInfo, run: Run) -> None:
+    """For a 2-D code the sliders, the digit and the plane run in the browser (vae.pad): a step is drawn at
+    once; Python hears the point when a step ends. Beyond two dimensions, server sliders over z1 and z2."""
+    st.subheader(t("digit.header"))
+    if run.config.latent_dim == 2:
+        latent_pad(
+            run.model, z=point.here(), extent=Z_LIMIT, latents=run.latents["mean"], labels=run.latents["labels"],
+            key="pad", on_release=point.heard, size=280, moves=point.moves(),
+        )  # fmt: skip
+        st.caption(t("digit.pad_caption"))
+    else:
+        for key in point.Z_KEYS:
+            st.session_state.setdefault(key, 0.0)
+        z1 = st.slider("z1", -Z_LIMIT, Z_LIMIT, step=0.1, key="z1", format="%.2f")
+        z2 = st.slider("z2", -Z_LIMIT, Z_LIMIT, step=0.1, key="z2", format="%.2f")
+        show(st, loaders.decode(info, [[z1, z2]])[0], t("digit.decoded", z1=z1, z2=z2))
+    st.caption(t("digit.caption"))
+
+
+def map_panel(info: catalog.RunInfo, run: Run) -> None:
+    """The test set's codes; a click or a box moves the point."""
+    st.subheader(t("map.header"))
+    here, picked = point.here(), point.picked(len(run.latents["mean"]))
+    st.plotly_chart(
+        session_scatter(info, run, here, picked),
+        key=point.MAP_KEY,
+        on_select=lambda: point.on_map_select(run.latents["mean"]),
+        selection_mode=("points", "box"),
+        config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "autoScale2d"]},
+    )
+    outside = int((np.abs(run.latents["mean"][:, :2]) > Z_LIMIT).any(axis=1).sum())
+    caption = t("map.caption", z1=here[0], z2=here[1])
+    st.caption(caption + (t("map.outside", n=outside) if outside else ""))
+    if picked is not None:
+        picked_digit(info, run, picked)
+
+
+def session_scatter(info: catalog.RunInfo, run: Run, here: tuple[float, float], picked: int | None) -> go.Figure:
+    """This session's scatter: rebuilt when the run, the picked digit or the language changes; a move or a
+    new own digit only moves the overlays."""
+    star = st.session_state.get(STAR_KEY)
+    shows = (info.name, info.version, picked, t("figures.digit"))  # the language too: legend and hover text
+    cached = st.session_state.get("scatter_figure")
+    if cached is None or cached[0] != shows:
+        cached = st.session_state.scatter_figure = (shows, figures.scatter_figure(run.latents, here, picked, star))
+    return figures.place_overlays(cached[1], here, star)
+
+
+def picked_digit(info: catalog.RunInfo, run: Run, row: int) -> None:
+    """The clicked test digit next to the decoding of its mean code."""
+    label = int(run.latents["labels"][row])
+    test_images, why_not = loaders.test_images(run.config.dataset)
+    if test_images is not None and len(test_images) != len(run.latents["mean"]):
+        test_images, why_not = None, t("map.latents_mismatch", codes=len(run.latents["mean"]), n=len(test_images))
+    a, b, c = st.columns([1, 1, 2])
+    if test_images is not None:
+        show(a, test_images[row] / 255.0, t("map.test_image", row=row, label=label), scale=5)
+    else:
+        a.info(t("map.test_image_missing", row=row, label=label, why=why_not))
+    show(b, loaders.decode(info, run.latents["mean"][row : row + 1, :2])[0], t("map.decoded_mean"), scale=5)
+    c.caption(t("map.blurrier"))
+
+
+@st.fragment
+def grid_panel(info: catalog.RunInfo) -> None:
+    """The seed tutorial's picture: the plane decoded on an n x n grid, optionally read by a classifier."""
+    st.subheader(t("grid.header"))
+    controls, picture = st.columns([1, 3], gap="large")
+    with controls:
+        n = st.slider(t("grid.per_side"), 10, 30, 20, key="grid_n")
+        st.caption(t("grid.caption", n=n, z=Z_LIMIT))
+        png = loaders.grid_png(info.name, info.version, n)
+        st.download_button(
+            t("grid.download"), slide_png(info, n), file_name=f"{info.name.replace('/', '-')}-grid{n}.png",
+            mime="image/png", key="grid_download",
+        )  # fmt: skip
+        show_map = st.toggle(t("grid.classifier_toggle"), key="digit_map")
+        if show_map:
+            st.caption(t("grid.classifier_caption"))
+    with picture:
+        fig = figures.grid_figure(png, n, point.here())
+        if show_map:
+            labels = loaders.digit_map(info.name, info.version, n)
+            if labels is None:
+                st.info(t("grid.no_classifier"))
+            else:
+                fig.add_trace(figures.digit_map_trace(labels, n))
+        st.plotly_chart(fig, key="grid", config={"displaylogo": False})
+
+
+def slide_png(info: catalog.RunInfo, n: int) -> bytes:
+    """The grid for a slide: each 28 px cell upscaled 4x, with the z values along the edges."""
+    return generate.grid_slide_png(loaders.grid_images(info.name, info.version, n), n, Z_LIMIT)

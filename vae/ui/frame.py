@@ -1,0 +1,66 @@
+"""What every page shares, set up by app.py on each run: the language, the runs, the picked run.
+
+app.py calls ``setup()`` before ``st.navigation(...).run()``; a page calls ``current()`` for what the
+frame found, so no page lists or opens runs itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from vae import catalog
+from vae.io import RunError
+from vae.ui import i18n, loaders, point, sidebar
+from vae.ui.i18n import t
+
+FRAME_KEY = "_frame"  # underscore: no widget has this key, so no page can send a value for it
+
+
+@dataclass
+class Frame:
+    runs: list[catalog.RunInfo]
+    info: catalog.RunInfo | None  # the picked run, if it could be opened
+
+
+def choose_language() -> None:
+    """?lang= or the browser's language on the first run of a session, the switch after that."""
+    if i18n.STATE_KEY not in st.session_state:
+        lang, note = i18n.pick_language(st.query_params.get("lang"), st.context.locale)
+        st.session_state[i18n.STATE_KEY] = lang
+        if note:
+            st.toast(note)
+    st.sidebar.selectbox("Language / 语言", list(i18n.LANGUAGES), key=i18n.STATE_KEY, format_func=i18n.LANGUAGES.get)
+    st.query_params["lang"] = st.session_state[i18n.STATE_KEY]
+
+
+def first_visit() -> None:
+    """A link that reopens a state: the point from ?z1=&z2=, once per session (later moves are the user's)."""
+    if st.session_state.get("_url_read"):
+        return
+    st.session_state["_url_read"] = True
+    if point.from_query(st.query_params) == "bad":
+        st.toast(t("frame.bad_point"))
+
+
+def setup() -> Frame:
+    choose_language()
+    runs = catalog.list_runs()
+    info = sidebar.run_picker(runs)
+    if info is not None:
+        st.query_params["run"] = info.name
+        try:
+            loaders.run_of(info)
+        except RunError as err:
+            st.error(t("frame.cannot_open", name=info.name, error=err))
+            info = None
+    if info is not None:
+        sidebar.run_facts(info)
+    first_visit()
+    frame = st.session_state[FRAME_KEY] = Frame(runs, info)
+    return frame
+
+
+def current() -> Frame:
+    return st.session_state[FRAME_KEY]

@@ -1,0 +1,18 @@
+"""Small display helpers shared by the panels."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+
+from vae import generate
+
+DIGIT_SCALE = 10  # 28 px -> 280 px, nearest neighbour: every pixel of the model visible
+
+
+def show(where, image: np.ndarray, caption: str = "", scale: int = DIGIT_SCALE, width: int | str = "content") -> None:
+    """A [0, 1] grayscale image as PNG with crisp pixels (st.image would re-encode it as JPEG), sent inline
+    as a data: URL: a media file would cost the browser a second request and the server a copy per rerun."""
+    png = base64.b64encode(generate.to_png(image, scale=scale)).decode()
+    where.image(f"data:image/png;base64,{png}", caption=caption, width=width)
