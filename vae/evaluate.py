@@ -24,10 +24,13 @@ import argparse
 import math
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from scipy.special import logsumexp
 
 from vae.classifier import DEFAULT_PATH as CLASSIFIER_PATH
 from vae.generate import DigitMap, latent_map
@@ -36,10 +39,10 @@ from vae.io import atomic_write_json, read_json
 from vae.losses import gaussian_log_density, kl_nats, reconstruction_nats
 
 CONFIDENT = 0.9  # softmax above this counts as "clearly a digit"
-CHEAP_K = 10  # IWAE samples in the cheap evaluation train.py runs: ~4 CPU-seconds for 10,000 images
+CHEAP_K = 10  # IWAE samples in the cheap evaluation train.py runs after every training: seconds, not minutes
 FULL_K = 1000
-# The quadrature grid: 300 x 300 cells over [-6, 6]^2, spacing 0.04. On pretrained/elbo-kl1
-# (posterior sd median 0.03) it is within 0.01 nats of a 1200 x 1200 grid and of [-8, 8]^2.
+# The quadrature grid: fine enough for posteriors a few hundredths wide, wide enough for every
+# test code; its convergence (finer grid, wider square) is in benchmarks/README.md.
 EXACT_GRID = 300
 EXACT_EXTENT = 6.0
 EVALUATOR_KEYS = ("test", "iwae", "exact", "coverage", "seconds", "test_images")
@@ -76,7 +79,7 @@ def _log_weights_fn(model):
     """A compiled (x (B,784), z_mean, z_log_var (B,d), eps (K,B,d)) -> log p(x,z) - log q(z|x), shape (K,B)."""
     d = model.latent_dim
 
-    # XLA fuses the sampling, the 784-pixel likelihood and the sum: ~2.5x faster on CPU.
+    # XLA fuses the sampling, the 784-pixel likelihood and the sum into one kernel: fewer passes over memory.
     @tf.function(
         jit_compile=True,
         input_signature=[
@@ -122,7 +125,7 @@ def iwae_nll(
             ]
         ).astype(np.float64)  # (k, B)
         for kk in ks:
-            log_mean = _logsumexp(lw.reshape(k // kk, kk, -1), axis=1) - math.log(kk)  # (k/kk, B)
+            log_mean = logsumexp(lw.reshape(k // kk, kk, -1), axis=1) - math.log(kk)  # (k/kk, B)
             totals[kk] -= log_mean.mean(axis=0).sum()
     return {kk: total / len(x) for kk, total in totals.items()}
 
@@ -168,8 +171,8 @@ def exact_nll(
         for lo, hi in blocks
         for start in range(lo, hi, max_rows)
     ]
-    log_px = _logsumexp(np.stack([p for _, p in parts], axis=1), axis=1) + math.log(h * h)
-    log_px_coarse = _logsumexp(np.stack([p for c, p in parts if c], axis=1), axis=1) + math.log(4 * h * h)
+    log_px = logsumexp(np.stack([p for _, p in parts], axis=1), axis=1) + math.log(h * h)
+    log_px_coarse = logsumexp(np.stack([p for c, p in parts if c], axis=1), axis=1) + math.log(4 * h * h)
     z_mean, _ = model.encode(x.numpy())
     return {
         "nll": float(-log_px.mean()),
@@ -180,12 +183,6 @@ def exact_nll(
         # codes outside the square mean the integral misses mass there: widen --extent
         "codes_outside": float((np.abs(z_mean) > extent).any(axis=1).mean()),
     }
-
-
-def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
-    top = np.max(a, axis=axis, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)  # an all -inf block contributes nothing
-    return np.log(np.exp(a - top).sum(axis=axis)) + np.squeeze(top, axis=axis)
 
 
 # ------------------------------------------------------------------------- what digits live where
@@ -207,6 +204,14 @@ def coverage(digit_map: DigitMap, threshold: float = CONFIDENT) -> dict:
 # -------------------------------------------------------------------------------------- runner
 
 
+@contextmanager
+def timed(seconds: dict[str, float], name: str) -> Iterator[None]:
+    """Wall-clock seconds of the with-block, stored as seconds[name] (metrics.json's "seconds")."""
+    start = time.perf_counter()
+    yield
+    seconds[name] = time.perf_counter() - start
+
+
 def evaluate(
     model,
     x_test: np.ndarray,
@@ -223,22 +228,19 @@ def evaluate(
     exact = (not cheap) if exact is None else exact
     metrics, seconds = {}, {}
 
-    t0 = time.perf_counter()
-    metrics["test"] = negative_elbo(model, x_test)
-    seconds["neg_elbo"] = time.perf_counter() - t0
+    with timed(seconds, "neg_elbo"):
+        metrics["test"] = negative_elbo(model, x_test)
     test = metrics["test"]
     log(f"negative ELBO {test['neg_elbo']:8.2f}  (reconstruction {test['reconstruction']:.2f} + KL {test['kl']:.2f})")
 
-    t0 = time.perf_counter()
-    by_k = iwae_nll(model, x_test, k=k)
-    seconds["iwae"] = time.perf_counter() - t0
+    with timed(seconds, "iwae"):
+        by_k = iwae_nll(model, x_test, k=k)
     metrics["iwae"] = {"k": k, "nll": by_k[k], "by_k": {str(kk): v for kk, v in by_k.items()}}
     log(f"IWAE k={k:<6d} {by_k[k]:8.2f}  ({seconds['iwae']:.1f} s)")
 
     if exact and model.latent_dim == 2:
-        t0 = time.perf_counter()
-        metrics["exact"] = e = exact_nll(model, x_test, grid=grid, extent=extent)
-        seconds["exact"] = time.perf_counter() - t0
+        with timed(seconds, "exact"):
+            metrics["exact"] = e = exact_nll(model, x_test, grid=grid, extent=extent)
         log(
             f"exact NLL     {e['nll']:8.2f}  (midpoint rule, {grid}x{grid} cells over [-{extent:g}, {extent:g}]^2, "
             f"spacing {e['spacing']:.3f}; at spacing {2 * e['spacing']:.3f}: {e['nll_coarse']:.2f}; "
@@ -252,10 +254,9 @@ def evaluate(
         log(f"{kk:>7d}  {v:9.2f}" + (f"   {v - exact_value:+8.3f}" if exact_value else ""))
 
     if classifier_path is not None and Path(classifier_path).is_file():
-        t0 = time.perf_counter()
-        digit_map = latent_map(model, NumpyClassifier.load(classifier_path), n=20, spacing="quantile")
-        metrics["coverage"] = coverage(digit_map) | {"grid": "20x20 quantile"}
-        seconds["coverage"] = time.perf_counter() - t0
+        with timed(seconds, "coverage"):
+            digit_map = latent_map(model, NumpyClassifier.load(classifier_path), n=20, spacing="quantile")
+            metrics["coverage"] = coverage(digit_map) | {"grid": "20x20 quantile"}
         c = metrics["coverage"]
         log(
             f"coverage      {c['n_digits']}/10 digits {c['digits']} with softmax > {c['threshold']}, "
