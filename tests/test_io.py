@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -53,7 +54,8 @@ def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path, monkeypat
         (lambda d: (d / "config.json").write_text('{"latent_dim": 2, "colour": 1}'), "unknown config keys"),
         (lambda d: (d / "history.json").write_text("[]"), "history.json lacks"),
         (lambda d: (d / "history.json").unlink(), "history.json is missing"),
-        (lambda d: (d / "model_epoch_002.keras").write_bytes(b"PK\x03\x04broken"), "cannot be loaded"),
+        (lambda d: (d / "model_epoch_002.keras").write_bytes(b"PK\x03\x04broken"), "damaged"),
+        (lambda d: not_a_model(d / "model_epoch_002.keras"), "cannot be loaded"),
         (lambda d: (d / "model_epoch_002.keras").unlink(), "is missing"),
         (lambda d: (d / "latents.npz").write_bytes(b"garbage"), "latents.npz is unreadable"),
     ],
@@ -62,6 +64,20 @@ def test_broken_runs_raise_run_error_naming_the_file(small_run, damage, reason):
     damage(small_run)
     with pytest.raises(io.RunError, match=reason):
         io.load_run(small_run)
+
+
+def not_a_model(path):
+    """A whole zip archive, but not one Keras wrote."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("readme.txt", "hello")
+
+
+def test_the_picker_and_load_run_give_the_same_reason(small_run):
+    (small_run / "model_epoch_002.keras").write_bytes(b"PK\x03\x04broken")
+    problem = io.inspect_run(small_run).problem
+    with pytest.raises(io.RunError) as err:
+        io.load_run(small_run)
+    assert str(err.value) == problem == "model_epoch_002.keras is damaged (not a complete .keras archive)"
 
 
 def test_history_cannot_point_outside_the_run(small_run):
@@ -113,3 +129,12 @@ def test_export_drops_optimizer_state_and_still_loads(small_run, tmp_path):
     assert (dest / "model.keras").stat().st_size < 0.6 * (small_run / "model_epoch_003.keras").stat().st_size
     z = np.zeros((3, 2), np.float32)
     np.testing.assert_array_equal(exported.model.decode(z), model.decode(z))
+
+
+def test_a_watched_run_shows_only_committed_epochs_and_their_sample_sheets(small_run, tmp_path):
+    assert io.live_history(tmp_path / "not-started") == [] and io.sample_sheets(tmp_path / "not-started") == []
+    for epoch in (1, 2, 3):  # epoch 3's sheet is written, its history not yet committed
+        io.atomic_write_bytes(small_run / "samples" / f"epoch_{epoch:03d}.png", b"png")
+    assert [e["epoch"] for e in io.live_history(small_run)] == [1.0, 2.0]
+    sheets = io.load_run(small_run, with_model=False).samples
+    assert [p.name for p in sheets] == ["epoch_001.png", "epoch_002.png"]

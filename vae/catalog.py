@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import os
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vae.config import VAEConfig
-from vae.io import Run, RunError, load_run, read_history, read_json, read_status
+from vae.io import Run, RunError, inspect_run, load_run
 
 APP_DIR = Path(__file__).resolve().parents[1]
 ROOT_ENV = {"pretrained": "VAE_PRETRAINED_DIR", "runs": "VAE_RUNS_DIR"}
@@ -79,34 +78,13 @@ def _mtime(path: Path) -> float:
 
 
 def describe(name: str) -> RunInfo:
-    """Read a run's JSON files and check its other files exist; never loads the model."""
+    """A run's facts for the picker (vae.io.inspect_run's checks, latents required); never loads the model."""
     path = resolve(name)
-    info = RunInfo(name=name, path=path, status=read_status(path))
-    try:
-        try:
-            info.config = VAEConfig.from_dict(read_json(path / "config.json"))
-        except (TypeError, ValueError) as err:
-            raise RunError(f"config.json: {err}") from err
-        if info.config.version != VAEConfig.version:
-            raise RunError(f"config.json is format version {info.config.version}; this code reads {VAEConfig.version}")
-        if not (path / "history.json").exists() and info.status.get("state") == "running":
-            raise RunError("training has not completed its first epoch yet")
-        model_file, info.history = read_history(path)
-        model_path, latents_path = path / model_file, path / "latents.npz"
-        for file in (model_path, latents_path):
-            if file.is_symlink() and file.resolve().parent != path:
-                raise RunError(f"{file.name} is a link to outside the run")
-        if not model_path.is_file():
-            raise RunError(f"{model_file} (named by history.json) is missing")
-        if not zipfile.is_zipfile(model_path):  # reads only the end of the file: catches truncation
-            raise RunError(f"{model_file} is damaged (not a complete .keras archive)")
-        if not latents_path.is_file():
-            running = info.status.get("state") == "running"
-            raise RunError("latents.npz is written when training ends" if running else "latents.npz is missing")
-        info.metrics = read_json(path / "metrics.json", default={})
-        info.version = (_mtime(model_path), _mtime(latents_path), model_file)
-    except RunError as err:
-        info.problem = str(err)
+    facts = inspect_run(path, need_latents=True)
+    info = RunInfo(name=name, path=path, status=facts.status, config=facts.config, problem=facts.problem)
+    if facts.ok:
+        info.history, info.metrics = facts.history, facts.metrics
+        info.version = (_mtime(path / facts.model_file), _mtime(path / "latents.npz"), facts.model_file)
     return info
 
 

@@ -22,6 +22,7 @@ import os
 import shutil
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,6 +171,78 @@ def read_history(run_dir: str | Path) -> tuple[str, list[dict]]:
 
 
 @dataclass
+class RunFacts:
+    """What a run directory says about itself, read without loading its model or arrays."""
+
+    run_dir: Path
+    status: dict = field(default_factory=dict)
+    config: VAEConfig | None = None
+    history: list[dict] = field(default_factory=list)
+    model_file: str | None = None
+    metrics: dict = field(default_factory=dict)
+    problem: str | None = None  # why the run cannot be used; None when it can
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def inspect_run(run_dir: str | Path, need_latents: bool = False) -> RunFacts:
+    """Read a run's JSON files and check its other files: the one set of checks (and messages) behind
+    load_run and the app's run picker. Cheap: JSON, stats and a zip's directory; never the model.
+    need_latents: also require latents.npz (the app's scatter); training and resuming do not."""
+    run_dir = Path(run_dir)
+    facts = RunFacts(run_dir)
+    try:
+        if not run_dir.is_dir():
+            raise RunError(f"{run_dir} is not a directory")
+        facts.status = read_status(run_dir)
+        running = facts.status.get("state") == "running"
+        try:
+            facts.config = VAEConfig.from_dict(read_json(run_dir / "config.json"))
+        except (TypeError, ValueError) as err:
+            raise RunError(f"config.json: {err}") from err
+        if facts.config.version != VAEConfig.version:
+            raise RunError(f"config.json is format version {facts.config.version}; this code reads {VAEConfig.version}")
+        if running and not (run_dir / "history.json").exists():
+            raise RunError("training has not completed its first epoch yet")
+        facts.model_file, facts.history = read_history(run_dir)
+        model_path, latents_path = run_dir / facts.model_file, run_dir / "latents.npz"
+        for file in (model_path, latents_path):
+            if file.is_symlink() and file.resolve().parent != run_dir.resolve():
+                raise RunError(f"{file.name} is a link to outside the run")
+        if not model_path.is_file():
+            raise RunError(f"{facts.model_file} (named by history.json) is missing")
+        if not zipfile.is_zipfile(model_path):  # reads only the end of the file: catches truncation
+            raise RunError(f"{facts.model_file} is damaged (not a complete .keras archive)")
+        if need_latents and not latents_path.is_file():
+            raise RunError("latents.npz is written when training ends" if running else "latents.npz is missing")
+        facts.metrics = read_json(run_dir / "metrics.json", default={})
+    except RunError as err:
+        facts.problem = str(err)
+    return facts
+
+
+def live_history(run_dir: str | Path) -> list[dict]:
+    """The epochs committed so far, for watching a run being trained: [] before the first (or if unreadable)."""
+    try:
+        return read_history(run_dir)[1]
+    except RunError:
+        return []
+
+
+def sample_sheets(run_dir: str | Path) -> list[Path]:
+    """samples/epoch_NNN.png of every committed epoch, in order (a sheet of an epoch still being
+    committed, or of one a killed run never committed, is left out)."""
+    committed = len(live_history(run_dir))
+    return [
+        Path(run_dir) / "samples" / f"epoch_{epoch:03d}.png"
+        for epoch in range(1, committed + 1)
+        if (Path(run_dir) / "samples" / f"epoch_{epoch:03d}.png").is_file()
+    ]
+
+
+@dataclass
 class Run:
     run_dir: Path
     config: VAEConfig
@@ -188,6 +261,11 @@ class Run:
     def epochs_done(self) -> int:
         return len(self.history)
 
+    @property
+    def samples(self) -> list[Path]:
+        """The sample sheet (PNG) of each committed epoch, in order; a pretrained run ships its last only."""
+        return sample_sheets(self.run_dir)
+
 
 def load_latents(run_dir: str | Path) -> dict[str, np.ndarray] | None:
     path = Path(run_dir) / "latents.npz"
@@ -205,40 +283,36 @@ def load_latents(run_dir: str | Path) -> dict[str, np.ndarray] | None:
 
 
 def load_run(run_dir: str | Path, with_model: bool = True, compile: bool = True, numpy: bool = False) -> Run:
-    """Everything a run holds. Raises RunError naming the broken file.
+    """Everything a run holds. Raises RunError naming the broken file (the checks of inspect_run).
 
     numpy=True gives .model as a vae.inference.NumpyVAE (encode and decode only, no TensorFlow:
     what the app serves); otherwise the Keras VAE, trainable, with its optimizer if compile.
     """
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise RunError(f"{run_dir} is not a directory")
-    try:
-        config = VAEConfig.from_dict(read_json(run_dir / "config.json"))
-    except (TypeError, ValueError) as err:
-        raise RunError(f"config.json: {err}") from err
-    if config.version != VAEConfig.version:
-        raise RunError(f"config.json is format version {config.version}; this code reads {VAEConfig.version}")
-    model_file, history = read_history(run_dir)
+    facts = inspect_run(run_dir)
+    if not facts.ok:
+        raise RunError(facts.problem)
     run = Run(
-        run_dir=run_dir,
-        config=config,
-        history=history,
-        model_file=model_file,
-        status=read_status(run_dir),
-        metrics=read_json(run_dir / "metrics.json", default={}),
-        latents=load_latents(run_dir),
+        run_dir=facts.run_dir,
+        config=facts.config,
+        history=facts.history,
+        model_file=facts.model_file,
+        status=facts.status,
+        metrics=facts.metrics,
+        latents=load_latents(facts.run_dir),
     )
     if with_model:
-        path = run_dir / model_file
-        if not path.is_file():
-            raise RunError(f"{model_file} (named by history.json) is missing")
         try:
-            run.model = _load_numpy_model(path) if numpy else _load_keras_model(path, compile)
+            run.model = (
+                _load_numpy_model(run.run_dir / run.model_file)
+                if numpy
+                else _load_keras_model(run.run_dir / run.model_file, compile)
+            )
         except Exception as err:  # Keras raises many types for a damaged file
-            raise RunError(f"{model_file} cannot be loaded ({type(err).__name__}: {err})") from err
-        if run.model.latent_dim != config.latent_dim:
-            raise RunError(f"{model_file} has latent_dim {run.model.latent_dim}, config.json says {config.latent_dim}")
+            raise RunError(f"{run.model_file} cannot be loaded ({type(err).__name__}: {err})") from err
+        if run.model.latent_dim != run.config.latent_dim:
+            raise RunError(
+                f"{run.model_file} has latent_dim {run.model.latent_dim}, config.json says {run.config.latent_dim}"
+            )
     return run
 
 
@@ -271,8 +345,7 @@ def export_run(src: str | Path, dest: str | Path) -> Path:
             shutil.copyfile(run.run_dir / name, dest / name)
     atomic_write_json(dest / "history.json", {"model_file": "model.keras", "epochs": run.history})
     atomic_write_json(dest / "status.json", {"state": "finished", "epoch": run.epochs_done, "epochs": run.epochs_done})
-    samples = sorted((run.run_dir / "samples").glob("epoch_*.png"))
-    if samples:
+    if run.samples:  # the last sheet only: the picture of the trained model
         (dest / "samples").mkdir(exist_ok=True)
-        shutil.copyfile(samples[-1], dest / "samples" / samples[-1].name)
+        shutil.copyfile(run.samples[-1], dest / "samples" / run.samples[-1].name)
     return dest
