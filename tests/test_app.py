@@ -1,6 +1,8 @@
-"""The app driven through streamlit.testing.v1.AppTest (full-script reruns; see NOTES for its limits)."""
+"""The app driven through streamlit.testing.v1.AppTest: the frame, the explorer page and the training page.
 
-import io
+AppTest runs whole scripts; it has no plotly chart or custom component to drive, so the map's selection
+is sent the way the browser sends it (``select_on_map``) and the pad is read from what it was sent."""
+
 import json
 import shutil
 import time
@@ -9,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import streamlit as st
-from fake_runs import make_run
-from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
+from tests.helpers import digit_png, make_run
 from vae import catalog, jobs
+from vae.ui import loaders, sidebar
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -25,25 +27,33 @@ def built(tmp_path_factory):
 
 
 @pytest.fixture
-def roots(tmp_path, monkeypatch, built):
-    paths = {"pretrained": tmp_path / "pretrained", "runs": tmp_path / "runs"}
-    for root, path in paths.items():
-        path.mkdir()
-        monkeypatch.setenv(catalog.ROOT_ENV[root], str(path))
+def app_roots(roots, built):
+    """Two fake runs in an empty runs/ folder, fresh caches, and no job left running afterwards."""
     for name, run_dir in built.items():
-        shutil.copytree(run_dir, paths["runs"] / name)
+        shutil.copytree(run_dir, roots["runs"] / name)
     st.cache_resource.clear()
     st.cache_data.clear()
-    yield paths
-    job = jobs.current(paths["runs"])
+    yield roots
+    job = jobs.current(roots["runs"])
     if job is not None and job.running:
-        jobs.cancel(paths["runs"])
+        jobs.cancel(roots["runs"])
 
 
 def start_app(**query) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params.update(query)
     return at.run()
+
+
+def select_on_map(at: AppTest, selection: dict) -> AppTest:
+    """Send the map chart a selection as the browser does (a widget state), so its on_select callback runs.
+    Pins AppTest internals (_tree, _run) on purpose: AppTest has no plotly widget to drive."""
+    chart = next(e for e in at.get("plotly_chart") if e.key == "scatter")
+    states = at._tree.get_widget_states()
+    state = states.widgets.add()
+    state.id = chart.proto.id
+    state.string_value = json.dumps({"selection": {"points": [], "box": [], "lasso": []} | selection})
+    return at._run(states)
 
 
 def digit_url(at: AppTest) -> str:
@@ -64,7 +74,7 @@ def no_errors(at: AppTest) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
-def test_the_page_gets_the_point_and_the_decoder_of_a_2d_run(roots):
+def test_the_page_gets_the_point_and_the_decoder_of_a_2d_run(app_roots):
     """The sliders and the digit of a 2-D run live in the browser (tests/test_pad.py checks its decoder,
     tests/e2e the keys); the server sends the point, the slider range and the model."""
     at = start_app(run="runs/a")
@@ -74,8 +84,8 @@ def test_the_page_gets_the_point_and_the_decoder_of_a_2d_run(roots):
     assert "z1" not in [s.key for s in at.slider]  # no server-side sliders: a step would cost a round trip
 
 
-def test_beyond_two_dimensions_server_sliders_change_the_digit(roots):
-    make_run(roots["runs"] / "d3", seed=2, latent_dim=3)
+def test_beyond_two_dimensions_server_sliders_change_the_digit(app_roots):
+    make_run(app_roots["runs"] / "d3", seed=2, latent_dim=3)
     at = start_app(run="runs/d3")
     no_errors(at)
     assert not at.get("bidi_component")  # no pad for a 3-D code
@@ -87,7 +97,7 @@ def test_beyond_two_dimensions_server_sliders_change_the_digit(roots):
     assert digit_url(at) == origin  # the same point decodes to the same picture
 
 
-def test_picker_switches_runs(roots):
+def test_picker_switches_runs(app_roots):
     at = start_app(run="runs/a")
     assert at.selectbox(key="run").value == "runs/a"
     assert set(at.selectbox(key="run").options) == {catalog.describe(n).label for n in ("runs/a", "runs/b")}
@@ -99,16 +109,16 @@ def test_picker_switches_runs(roots):
     assert at.query_params["run"] == "runs/b"
 
 
-def test_a_hostile_run_name_in_the_url_is_refused_and_the_app_works(roots):
+def test_a_hostile_run_name_in_the_url_is_refused_and_the_app_works(app_roots):
     at = start_app(run="../../etc")
     assert any("not available" in w.value for w in at.sidebar.warning)
     assert at.selectbox(key="run").value in ("runs/a", "runs/b")
     assert pad(at)["digest"]
 
 
-def test_a_broken_run_is_listed_with_its_reason_and_the_rest_works(roots):
-    shutil.copytree(roots["runs"] / "a", roots["runs"] / "broken")
-    (roots["runs"] / "broken" / "config.json").write_text("{garbage")
+def test_a_broken_run_is_listed_with_its_reason_and_the_rest_works(app_roots):
+    shutil.copytree(app_roots["runs"] / "a", app_roots["runs"] / "broken")
+    (app_roots["runs"] / "broken" / "config.json").write_text("{garbage")
     at = start_app()
     no_errors(at)
     assert "runs/broken" not in at.selectbox(key="run").options
@@ -116,11 +126,10 @@ def test_a_broken_run_is_listed_with_its_reason_and_the_rest_works(roots):
     assert pad(at)["digest"]
 
 
-def test_clicking_a_scatter_point_moves_the_sliders_and_shows_that_digit(roots):
+def test_clicking_a_scatter_point_moves_the_sliders_and_shows_that_digit(app_roots):
     at = start_app(run="runs/a")
-    mean = np.load(roots["runs"] / "a" / "latents.npz")["mean"]
-    at.session_state["scatter"] = {"selection": {"points": [{"customdata": 7, "x": 0, "y": 0}], "box": []}}
-    at.run()
+    mean = np.load(app_roots["runs"] / "a" / "latents.npz")["mean"]
+    select_on_map(at, {"points": [{"customdata": 7, "x": 0, "y": 0}]})
     no_errors(at)
     assert sliders(at) == pytest.approx(tuple(mean[7]), abs=1e-5)
     assert pad(at)["z"] == pytest.approx(list(mean[7]), abs=1e-5) and pad(at)["moves"] == 1  # the page follows
@@ -129,42 +138,40 @@ def test_clicking_a_scatter_point_moves_the_sliders_and_shows_that_digit(roots):
     assert any("Test image #7 (a 7) is not on this machine" in i.value for i in at.info)
 
 
-def test_a_box_selection_jumps_to_its_centre(roots):
+def test_a_box_selection_jumps_to_its_centre(app_roots):
     at = start_app(run="runs/a")
     box = {"xref": "x", "yref": "y", "x": [1.0, 2.0], "y": [-3.0, -2.0]}
-    at.session_state["scatter"] = {"selection": {"points": [], "box": [box]}}
-    at.run()
+    select_on_map(at, {"box": [box]})
     assert sliders(at) == (1.5, -2.5)
     assert pad(at)["z"] == [1.5, -2.5]
+    box = {"xref": "x", "yref": "y", "x": [-1.0, 0.0], "y": [2.0, 3.0]}
+    select_on_map(at, {"box": [box]})  # a second box moves the point again
+    assert sliders(at) == (-0.5, 2.5) and pad(at)["moves"] == 2
 
 
-def test_compare_view_shows_both_runs_side_by_side(roots):
-    at = start_app(run="runs/a")
-    at.toggle(key="compare").set_value(True).run()
+def training_page(at: AppTest) -> AppTest:
+    return at.switch_page("vae/ui/pages/train.py").run()
+
+
+def test_compare_view_shows_the_runs_side_by_side_on_shared_axes(app_roots):
+    make_run(app_roots["runs"] / "c", kl_weight=0.0784, seed=3)
+    at = training_page(start_app(run="runs/a"))
     no_errors(at)
-    assert (at.selectbox(key="compare_0").value, at.selectbox(key="compare_1").value) == ("runs/a", "runs/b")
-    assert [c for image in at.image for c in image.captions].count("15 x 15 latent grid") == 2
+    assert sorted(at.multiselect(key="compare_runs").value) == ["runs/a", "runs/b", "runs/c"]  # three fit
+    assert [c for image in at.image for c in image.captions].count("15 x 15 latent grid") == 3
+    assert at.query_params["run"] == "runs/a"  # the run survives the page switch
 
 
-def digit_png(mode: str = "L") -> bytes:
-    """A hand-drawn-looking 7: dark strokes on white paper, 200 x 200."""
-    image = Image.new("L", (200, 200), 255)
-    draw = ImageDraw.Draw(image)
-    draw.line([(50, 40), (150, 40), (90, 170)], fill=0, width=14)
-    buffer = io.BytesIO()
-    image.convert(mode).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def test_an_uploaded_digit_is_encoded_and_can_move_the_sliders(roots):
+def test_an_uploaded_digit_is_encoded_and_can_move_the_sliders(app_roots):
     at = start_app(run="runs/a")
     at.file_uploader(key="upload").set_value(("seven.png", digit_png(), "image/png")).run()
     no_errors(at)
     captions = [c for image in at.image for c in image.captions]
-    assert "as MNIST sees it (28 x 28)" in captions and "its reconstruction" in captions
+    assert "as the model sees it (28 x 28)" in captions and "its reconstruction" in captions
     code = next(m.value for m in at.markdown if m.value.startswith("Code: z = ("))
     z1 = float(code.split("(")[1].split(" ")[0])
-    next(b for b in at.button if b.label == "Move the sliders to my digit").click().run()
+    assert at.session_state["star"]["mean"][0] == pytest.approx(z1, abs=0.006)  # the map's star
+    at.button(key="move_to_digit").click().run()
     assert sliders(at)[0] == pytest.approx(z1, abs=0.006)
     assert pad(at)["z"][0] == pytest.approx(z1, abs=0.006)
 
@@ -173,7 +180,7 @@ def test_an_uploaded_digit_is_encoded_and_can_move_the_sliders(roots):
     "payload, message",
     [(b"this is not an image at all", "not a readable"), (b"", "empty"), (digit_png()[:100], "not a readable")],
 )
-def test_a_bad_upload_gets_a_message_in_the_page(roots, payload, message):
+def test_a_bad_upload_gets_a_message_in_the_page(app_roots, payload, message):
     at = start_app(run="runs/a")
     at.file_uploader(key="upload").set_value(("digit.png", payload, "image/png")).run()
     assert not at.exception
@@ -199,45 +206,46 @@ def poll(at: AppTest, runs_dir, until, timeout=240.0):
 
 
 def train_button(at: AppTest):
-    return next(b for b in at.button if b.label == "Train")
+    return at.button(key="train")
 
 
 @pytest.mark.slow
-def test_retraining_runs_to_the_end_and_the_run_appears_in_the_picker(roots, mnist_dir):
-    at = start_app(run="runs/a")
+def test_retraining_runs_to_the_end_and_the_run_appears_in_the_picker(app_roots, mnist_dir):
+    at = training_page(start_app(run="runs/a"))
     at.slider(key="epochs").set_value(1)
     at.selectbox(key="subset").set_value(2_000)
     at.radio(key="kl_preset").set_value(next(k for k in at.radio(key="kl_preset").options if "(4)" in k))
     train_button(at).click().run()
-    job = jobs.current(roots["runs"])
+    job = jobs.current(app_roots["runs"])
     assert job.settings == {"kl_weight": 4.0, "epochs": 1, "subset": 2000}
     train_button(at).click().run()  # a second click is told, not obeyed
     assert any("already running" in w.value for w in at.warning)
-    seen = poll(at, roots["runs"], lambda job: not job.running)
-    assert "running" in seen and jobs.current(roots["runs"]).status["state"] == "finished"
-    assert any(job.name in s.value for s in at.success)
+    seen = poll(at, app_roots["runs"], lambda job: not job.running)
+    assert "running" in seen and jobs.current(app_roots["runs"]).status["state"] == "finished"
+    assert [s.value for s in at.success if job.name in s.value] == [
+        f"**{job.name}** · kl_weight 4: finished, 1 epochs."
+    ]
     assert catalog.describe(f"runs/{job.name}").label in at.selectbox(key="run").options
-    next(b for b in at.button if b.label == "Open it in the explorer").click().run()
+    at.button(key="open_run").click().run()
     assert at.selectbox(key="run").value == f"runs/{job.name}"
     assert "kl_weight **4**" in at.sidebar.caption[0].value
+    assert at.subheader[0].value == "1 · Two numbers make a digit"  # back on the explorer
 
 
 @pytest.mark.slow
-def test_retraining_can_be_cancelled(roots, mnist_dir):
-    at = start_app(run="runs/a")
+def test_retraining_can_be_cancelled(app_roots, mnist_dir):
+    at = training_page(start_app(run="runs/a"))
     at.slider(key="epochs").set_value(50)
     at.selectbox(key="subset").set_value(2_000)
     train_button(at).click().run()
-    poll(at, roots["runs"], lambda job: job.status.get("state") == "running")
-    next(b for b in at.button if b.label == "Cancel training").click().run()
-    poll(at, roots["runs"], lambda job: not job.running)
-    assert jobs.current(roots["runs"]).status["state"] == "cancelled"
+    poll(at, app_roots["runs"], lambda job: job.status.get("state") == "running")
+    at.button(key="cancel").click().run()
+    poll(at, app_roots["runs"], lambda job: not job.running)
+    assert jobs.current(app_roots["runs"]).status["state"] == "cancelled"
     assert any("cancelled" in w.value for w in at.warning)
 
 
 def test_metrics_json_shows_what_it_has_and_survives_what_it_lacks():
-    import app
-
     full = {
         "test": {"neg_elbo": 140.123, "reconstruction": 135.0, "kl": 5.1},
         "iwae": {"k": 1000, "nll": 137.5, "by_k": {"1": 140.1}},
@@ -245,23 +253,23 @@ def test_metrics_json_shows_what_it_has_and_survives_what_it_lacks():
         "coverage": {"n_digits": 10, "confident_share": 0.83},
         "seconds": {"iwae": 12.0},
     }
-    rows = dict(app.metric_rows(full))
-    assert rows["test neg elbo"] == "140.12" and rows["IWAE -log p(x), k=1000"] == "137.50"
+    rows = dict(sidebar.metric_rows(full))
+    assert rows["test -ELBO"] == "140.12" and rows["IWAE -log p(x), k=1000"] == "137.50"
     assert rows["exact -log p(x) (quadrature)"] == "137.20" and rows["map cells that are clearly a digit"] == "83%"
     assert not any("seconds" in label for label in rows)
-    assert app.metric_rows({}) == [] and app.metric_rows({"test": "garbage", "iwae": [1]}) == []
+    assert sidebar.metric_rows({}) == [] and sidebar.metric_rows({"test": "garbage", "iwae": [1]}) == []
 
 
-def test_the_digit_map_layer_labels_every_grid_cell(roots):
-    """The classifier's reading of the grid, drawn over it: one label per cell, most digits present."""
-    import app
-
+def test_the_digit_map_layer_reads_the_shipped_run_as_all_ten_digits():
+    """The classifier's reading of the default run's grid, drawn over it: one label per cell, and every digit
+    among them (the shipped run draws all ten; pretrained/README.md)."""
+    st.cache_data.clear()
     at = start_app()
     at.toggle(key="digit_map").set_value(True).run()
     no_errors(at)
-    info = catalog.describe(catalog.list_runs()[0].name)
-    labels = app.digit_map(info.name, info.version, 10)
+    info = catalog.describe(catalog.DEFAULT_RUN)
+    labels = loaders.digit_map(info.name, info.version, 20)
     assert labels is not None, "pretrained/classifier.keras ships with the repository"
-    trace = app.digit_map_trace(labels)
-    assert len(trace.text) == 100 and labels.labels.shape == (10, 10)
-    assert set(labels.labels.ravel()) <= set(range(10))
+    assert labels.labels.shape == (20, 20) and set(labels.labels.ravel()) == set(range(10))
+    grid = next(e for e in at.get("plotly_chart") if e.key == "grid")
+    assert "classifier" in grid.proto.spec  # the layer is on the chart the page was sent
