@@ -1,19 +1,20 @@
-"""Issue 4, target 6: from `streamlit run app.py` to the first decoded digit visible in Chromium.
+"""From `streamlit run app.py` to the first decoded digit visible in Chromium. Target: first digit <= 8 s.
 
     python -m benchmarks.cold_start [--run RUN_DIR]
 
 Chromium is started first (a browser is already open in a lecture); the clock starts
 when the server command is launched and stops when the page has drawn the first digit
-(the app's sliders and digit are drawn by the page with the decoder it was sent). Printed: launch -> /_stcore/health, -> page loaded
-(DOMContentLoaded), -> first digit; then a second visitor's first digit on the warm
-server (the model is cached by then), the baseline for what the cold start adds.
+(the app's sliders and digit are drawn by the page with the decoder it was sent).
+Printed: launch -> /_stcore/health, -> page loaded (DOMContentLoaded), -> first digit;
+then a second visitor's first digit on the warm server (the model is cached by then),
+the baseline for what the cold start adds.
 
 Where the time goes: Streamlit imports app.py on the first session's first run, not at
 server start, so the app's imports and the model load sit between the page loading and
 the digit. The app serves numpy forward passes (vae/inference.py) and never imports
-TensorFlow (~6 s idle). A fresh Python process times each piece the first run does, in
-order (disk cache warm from the run before, as on a lecturer's laptop after one start).
-Target: first digit <= 8 s.
+TensorFlow, whose import alone would take most of the budget. A fresh Python process
+times each piece the first run does, in order (disk cache warm from the run before, as
+on a lecturer's laptop after one start). Figures: benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ import time
 
 from playwright.sync_api import sync_playwright
 
-from benchmarks._server import DIGIT_READY_JS, ROOT, AppServer, find_run, launch_chromium, load_average
+from benchmarks._browser import DIGIT_READY_JS, load_average
+from tests.appserver import AppServer, launch_chromium
+from tests.helpers import ROOT, find_run
 
 # Run in a fresh interpreter: cumulative seconds after each step of the app's first run.
 PIECES = r"""
@@ -67,7 +70,7 @@ def main() -> None:
 
     with sync_playwright() as pw:
         browser = launch_chromium(pw)
-        with AppServer(run_dir) as server:
+        with AppServer(run_dir=run_dir) as server:
             health = server.healthy - server.launched
             dom, digit = first_digit(browser, server.url)
             total = time.perf_counter() - server.launched

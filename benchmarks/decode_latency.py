@@ -1,4 +1,4 @@
-"""Issue 4, target 3: latency of decoding one 2-d point, on the paths the app and training use.
+"""Latency of decoding one 2-d point, on the paths the app and training use. Target: decode p95 <= 2 ms.
 
     python -m benchmarks.decode_latency [--run pretrained/elbo-kl1] [--calls 1000] [--predict-calls 100]
 
@@ -11,13 +11,13 @@ Times, on a fresh point per call and the same weights:
     eager tf.sigmoid(decoder(z)), and decoder.predict(z): Keras' batch API, the baseline
                           (fewer calls: it is slow)
 
-and the PNG encoding the server does next (28 x 28 scaled 10x). Target: decode p95 <= 2 ms.
+and the PNG encoding the server does next (28 x 28 scaled 10x). Figures: benchmarks/README.md.
 
 Percentiles are wall-clock; the last column is the median CPU time of this process
 per call (all its threads), which on a loaded machine shows what a call costs once it
 has a core: wall p95 well above it means the call waited for a core.
 
-Uses --run, else the default (or first) pretrained run.
+Uses --run, else the default (or first usable) pretrained run, else a tiny run trained now (needs MNIST).
 """
 
 from __future__ import annotations
@@ -31,17 +31,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from vae import catalog, generate  # noqa: E402
+from tests.helpers import find_run  # noqa: E402
+from vae import generate  # noqa: E402
 from vae.io import load_run  # noqa: E402
-
-
-def run_dir(given: str | None):
-    if given:
-        return given
-    usable = [info for info in catalog.list_runs() if info.ok and info.name.startswith("pretrained/")]
-    if not usable:
-        raise SystemExit("no usable run in pretrained/: pass --run RUN_DIR")
-    return usable[0].path  # list_runs puts the default run first
 
 
 def latencies_ms(fn, points: np.ndarray) -> np.ndarray:
@@ -63,12 +55,12 @@ def summary(name: str, ms: np.ndarray) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--run", help="run directory (default: pretrained/, else a fresh model)")
+    p.add_argument("--run", help="run directory (default: the default pretrained run)")
     p.add_argument("--calls", type=int, default=1000)
-    p.add_argument("--predict-calls", type=int, default=100, help="model.predict is ~50 ms a call: fewer calls")
+    p.add_argument("--predict-calls", type=int, default=100, help="model.predict is slow: fewer calls")
     args = p.parse_args()
 
-    where = run_dir(args.run)
+    where = find_run(args.run)
     served, model = load_run(where, numpy=True).model, load_run(where, compile=False).model
     dim = model.latent_dim
     rng = np.random.default_rng(0)

@@ -1,12 +1,12 @@
-"""Issue 4, target 5: digits decoded per second in the page while a Playwright mouse drags the latent pad.
+"""Digits decoded per second in the page while a Playwright mouse drags the latent pad. Target: >= 30 frames/s.
 
-    python benchmarks/drag_fps.py [--run RUN_DIR] [--seconds 3]
+    python -m benchmarks.drag_fps [--run RUN_DIR] [--seconds 3]
 
 Serves benchmarks/pad_page.py (the pad alone), drags the point around a circle in small
 steps and reads the page's own counters (window.__padStats, kept by vae/static/pad.mjs):
 frames decoded and drawn, and each frame's decode time. The baseline, in the same page:
 the screen's refresh rate (requestAnimationFrame ticks per second with nothing to do),
-the most frames any drawing could reach. Target: >= 30 decoded frames per second.
+the most frames any drawing could reach. Figures: benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -14,59 +14,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-SHOTS = Path("/tmp/pad-shots")
-CHROMIUM = "/usr/bin/chromium"
+from benchmarks._browser import load_average
+from tests.appserver import AppServer, launch_chromium
+from tests.helpers import find_run
 
-
-def find_run(given: str | None) -> Path:
-    """--run, else the first pretrained run, else a quick 1-epoch run (needs MNIST)."""
-    if given:
-        return Path(given)
-    pretrained = sorted(p.parent for p in (ROOT / "pretrained").glob("*/history.json"))
-    if pretrained:
-        return pretrained[0]
-    out = Path(tempfile.mkdtemp(prefix="drag-fps-")) / "quick"
-    print(f"no --run and nothing in pretrained/: training a quick run into {out}")
-    subprocess.run(
-        [sys.executable, "train.py", "--subset", "2000", "--epochs", "1", "--out", str(out)], cwd=ROOT, check=True
-    )
-    return out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(run_dir: Path, port: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "streamlit", "run", "benchmarks/pad_page.py", "--server.headless", "true"]
-    command += ["--server.port", str(port), "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
-    log = tempfile.NamedTemporaryFile(prefix="drag-fps-streamlit-", suffix=".log", delete=False)  # a pipe could fill
-    server = subprocess.Popen([*command, "--", str(run_dir)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
-            return server
-        except OSError:
-            if server.poll() is not None:
-                raise SystemExit(f"streamlit exited:\n{Path(log.name).read_text()[-2000:]}") from None
-            time.sleep(0.3)
-    server.kill()
-    raise SystemExit("streamlit did not answer /_stcore/health within 60 s")
+SHOTS = Path(tempfile.gettempdir()) / "pad-shots"
 
 
 # In-page counters for the drag: screen refreshes (fewer under load than at rest) and pointer events.
@@ -90,7 +49,7 @@ async def measure(url: str, seconds: float, moves_per_second: float) -> dict:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        browser = await launch_chromium(p)
         page = await browser.new_page(viewport={"width": 1000, "height": 700})
         errors = []
         page.on("pageerror", lambda error: errors.append(str(error)))
@@ -158,7 +117,7 @@ async def measure(url: str, seconds: float, moves_per_second: float) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", help="run directory with a 2-D model (default: first pretrained/ run)")
+    parser.add_argument("--run", help="run directory with a 2-D model (default: the default pretrained run)")
     parser.add_argument("--seconds", type=float, default=3.0, help="length of the drag")
     parser.add_argument(
         "--moves-per-second", type=float, default=250.0, help="mouse events sent (a real mouse: 60-1000)"
@@ -166,15 +125,10 @@ def main() -> None:
     args = parser.parse_args()
 
     run_dir = find_run(args.run)
-    port = free_port()
-    server = start_server(run_dir, port)
-    try:
-        result = asyncio.run(measure(f"http://127.0.0.1:{port}", args.seconds, args.moves_per_second))
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with AppServer("benchmarks/pad_page.py", script_args=[run_dir]) as server:
+        result = asyncio.run(measure(server.url, args.seconds, args.moves_per_second))
 
-    print(f"run: {run_dir}   cpu cores: {os.cpu_count()}   load average: {os.getloadavg()[0]:.1f}")
+    print(f"run: {run_dir}; {load_average()}")
     print(
         f"drag: {args.seconds:.1f} s, {result['moves_sent_per_s']:.0f} mouse moves/s sent, "
         f"{result['pointer_moves_per_s']:.0f} pointermove events/s reached the page"

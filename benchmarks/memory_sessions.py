@@ -1,10 +1,10 @@
-"""Issue 4, target 7: server memory with 1 and with 20 browser sessions moving a slider.
+"""Server memory with 1 and with 20 browser sessions moving a slider. Target: peak <= 1.0 GB with 20 sessions.
 
     python -m benchmarks.memory_sessions [--run RUN_DIR] [--sessions 20] [--moves 10]
 
 One Chromium, one browser context (cookies, websocket: a Streamlit session) per
 visitor. RSS is the resident memory of the `streamlit run app.py` process and its
-children (/proc/<pid>/status), sampled every 0.2 s in a background thread:
+children (tests.appserver.rss_mb), sampled every 0.2 s in a background thread:
 
     idle       server up, no session yet (app.py not imported yet)
     1 session  one page open, its slider moved --moves times
@@ -16,13 +16,13 @@ children (/proc/<pid>/status), sampled every 0.2 s in a background thread:
     after      the same, once all moves are done
 
 By default Chromium does not load plotly.js (its bundle request is aborted): twenty
-pages each drawing a 10,000-point WebGL scatter in software took the whole machine.
+pages each drawing a 10,000-point WebGL scatter in software take the whole machine.
 The server builds and sends every figure all the same, so its memory, the subject
 here, is unchanged; --plotly draws them.
 
-Target: peak <= 1.0 GB with 20 sessions. What one more session costs is (peak - 1
-session) / (sessions - 1): the model is cached once (st.cache_resource), so this is
-Streamlit's per-session state and the scripts' transient arrays.
+What one more session costs is (peak - 1 session) / (sessions - 1): the model is cached
+once (st.cache_resource), so this is Streamlit's per-session state and the scripts'
+transient arrays. Figures: benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -33,16 +33,9 @@ import time
 
 from playwright.sync_api import sync_playwright
 
-from benchmarks._server import (
-    DIGIT_READY_JS,
-    PAD_SLIDER,
-    PAD_STEP_DONE_JS,
-    PAD_WATCH_JS,
-    AppServer,
-    find_run,
-    launch_chromium,
-    load_average,
-)
+from benchmarks._browser import DIGIT_READY_JS, PAD_SLIDER, PAD_STEP_DONE_JS, PAD_WATCH_JS, load_average
+from tests.appserver import AppServer, launch_chromium
+from tests.helpers import find_run
 
 
 class RssSampler(threading.Thread):
@@ -92,7 +85,7 @@ def main() -> None:
 
     run_dir = find_run(args.run)
     print(f"run: {run_dir}; {load_average()} at start")
-    with sync_playwright() as pw, AppServer(run_dir) as server:
+    with sync_playwright() as pw, AppServer(run_dir=run_dir) as server:
         browser = launch_chromium(pw)
         sampler = RssSampler(server)
         sampler.start()

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._server import cpu_seconds
+from tests.appserver import cpu_seconds
 from vae import catalog, jobs
 from vae.io import read_status
 

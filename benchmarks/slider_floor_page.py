@@ -1,7 +1,8 @@
-"""The floor under benchmarks/slider_roundtrip.py: the app's slider -> image fragment with nothing else in it.
+"""The floor under benchmarks/slider_roundtrip.py: a slider that waits for the server, with nothing else in the page.
 
-Same widgets, keys and captions as app.py's explorer (z1, z2, a 280 px digit PNG), but the "decoder" is a constant fill: what remains is Streamlit's
-round trip, the browser and the machine. Run by slider_roundtrip.py, not by hand.
+Two Streamlit sliders (z1, z2) and a 280 px digit PNG in a fragment, captioned as the app
+captions its digit, but the "decoder" is a constant fill: what remains is Streamlit's round
+trip, the browser and the machine. Started by slider_roundtrip.py, not by hand.
 """
 
 import io

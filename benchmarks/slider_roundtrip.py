@@ -1,4 +1,4 @@
-"""Issue 4, target 4: one slider step to the new digit on screen, in a real browser against `streamlit run app.py`.
+"""One slider step to the new digit on screen, in a real browser against `streamlit run app.py`.
 
     python -m benchmarks.slider_roundtrip [--run RUN_DIR] [--steps 60]
 
@@ -12,7 +12,8 @@ clock (performance.now()), so Playwright's and Python's overheads are not counte
     key -> server echo   the first rerun that reached the page after the key: the server
                          has the point (the map marker, the grid ring and uploads use it)
 
-Each step waits for both plus 0.1 s. Target: key -> digit drawn p95 <= 150 ms.
+Each step waits for both plus 0.1 s. Target: key -> digit drawn p95 <= 150 ms (figures:
+benchmarks/README.md).
 
 Baseline, same run, same browser: benchmarks/slider_floor_page.py, Streamlit's own two
 sliders and a digit image in a fragment with no model, plot or grid: what any slider that
@@ -27,7 +28,7 @@ import time
 import numpy as np
 from playwright.sync_api import sync_playwright
 
-from benchmarks._server import (
+from benchmarks._browser import (
     DIGIT_READY_JS,
     PAD_LATENCIES_JS,
     PAD_SLIDER,
@@ -36,11 +37,10 @@ from benchmarks._server import (
     SLIDER,
     STEP_DONE_JS,
     WATCH_JS,
-    AppServer,
-    find_run,
-    launch_chromium,
     load_average,
 )
+from tests.appserver import AppServer, launch_chromium
+from tests.helpers import find_run
 
 STEPS_PER_SLIDER = 39  # a slider at 0 reaches its end (4.0) after 40 steps of 0.1: stop short of it
 FLOOR_DIGIT_JS = """() => [...document.querySelectorAll('[data-testid="stImage"] img')].some(
@@ -92,9 +92,9 @@ def main() -> None:
 
     run_dir = find_run(args.run)
     print(f"run: {run_dir}; {load_average()} at start")
-    with AppServer(run_dir) as server:
+    with AppServer(run_dir=run_dir) as server:
         app = measure_app(server.url, args.steps)
-    with AppServer(run_dir, app="benchmarks/slider_floor_page.py") as server:
+    with AppServer("benchmarks/slider_floor_page.py") as server:
         floor = measure_floor(server.url, args.steps)
     print(f"\n{'milliseconds, page clock':<40} {'steps':>5} {'p50':>7} {'p95':>7} {'max':>7}")
     rows = [

@@ -1,23 +1,14 @@
-"""Shared fixtures. Data-dependent tests skip without MNIST, except in CI where that is a failure."""
+"""Shared fixtures, built on tests/helpers.py. Data-dependent tests skip without MNIST, except in CI where that fails."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def skip_or_fail(reason: str) -> None:
-    """Skip locally; in CI a missing prerequisite must not pass silently."""
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: this prerequisite must be present)")
-    pytest.skip(reason)
+from tests.helpers import IN_CI, skip_or_fail, train_tiny_run
+from vae import catalog
 
 
 @pytest.fixture(scope="session")
@@ -32,25 +23,20 @@ def mnist_dir() -> Path:
     return Path(os.environ.get(data.ENV_VAR, data.keras_cache_dir()))
 
 
-def run_train(*args: str, timeout: float = 300, **popen) -> subprocess.CompletedProcess:
-    """train.py in a fresh process, as a user runs it."""
-    return subprocess.run(
-        [sys.executable, str(ROOT / "train.py"), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        **popen,
-    )
-
-
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, mnist_dir) -> Path:
-    """A real 2-epoch run on 2,000 images, shared by the tests that only read it."""
-    run_dir = tmp_path_factory.mktemp("runs") / "tiny"
-    result = run_train("--subset", "2000", "--epochs", "2", "--out", str(run_dir))
-    assert result.returncode == 0, result.stderr[-3000:]
-    return run_dir
+    """A real run trained by train.py, shared by the tests that only read it."""
+    return train_tiny_run(tmp_path_factory.mktemp("runs") / "tiny")
+
+
+@pytest.fixture
+def roots(tmp_path, monkeypatch) -> dict[str, Path]:
+    """Empty pretrained/ and runs/ folders that the catalog (and the app) read instead of the repository's."""
+    paths = {root: tmp_path / root for root in catalog.ROOT_ENV}
+    for root, path in paths.items():
+        path.mkdir()
+        monkeypatch.setenv(catalog.ROOT_ENV[root], str(path))
+    return paths
 
 
 @pytest.hookimpl(hookwrapper=True)

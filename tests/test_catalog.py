@@ -2,20 +2,11 @@ import subprocess
 import sys
 
 import pytest
-from fake_runs import make_run
 
+from tests.helpers import make_run
 from vae import catalog
 from vae.config import VAEConfig
 from vae.io import atomic_write_json
-
-
-@pytest.fixture
-def roots(tmp_path, monkeypatch):
-    paths = {"pretrained": tmp_path / "pretrained", "runs": tmp_path / "runs"}
-    for root, path in paths.items():
-        path.mkdir()
-        monkeypatch.setenv(catalog.ROOT_ENV[root], str(path))
-    return paths
 
 
 @pytest.fixture(scope="module")

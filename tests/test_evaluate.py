@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import skip_or_fail
+from tests.helpers import skip_or_fail
 from vae import evaluate
 from vae.classifier import DEFAULT_PATH as CLASSIFIER_PATH
 from vae.inference import NumpyClassifier

@@ -21,7 +21,8 @@ def test_grid_points_read_like_the_seed_grid():
     np.testing.assert_array_equal(points[-1], [1, -1])
 
 
-def test_latent_grid_decodes_in_one_batched_call():
+def test_perf_guard_latent_grid_decodes_in_one_batched_call():
+    """Counts decode calls on purpose: one call per cell instead of one for the grid is many times slower."""
     model = VAE(hidden=(8,))
     calls = []
     decode = model.decode

@@ -8,24 +8,16 @@ import sys
 import zipfile
 from pathlib import Path
 
-import keras
 import numpy as np
 import pytest
 
-from tests.conftest import skip_or_fail
+from tests.helpers import randomized, skip_or_fail
 from vae.classifier import build_classifier
 from vae.inference import CLASSIFIER_PATH, NumpyClassifier, NumpyVAE, WeightsError
 from vae.io import RunError, atomic_save_model, load_run
 from vae.model import VAE
 
-TOLERANCE = 1e-5  # float32 matmuls in another order: differences are ~1e-6
-
-
-def randomized(model: keras.Model, seed: int = 0) -> keras.Model:
-    """Fresh models have zero biases, which would hide a bias read from the wrong layer."""
-    rng = np.random.default_rng(seed)
-    model.set_weights([w + rng.normal(0, 0.1, w.shape).astype(np.float32) for w in model.get_weights()])
-    return model
+TOLERANCE = 1e-5  # float32 matmuls summed in another order than Keras': a few roundings, no more
 
 
 @pytest.mark.parametrize(
@@ -120,9 +112,10 @@ def test_load_run_serves_numpy_and_reports_broken_models(tiny_run, tmp_path):
         load_run(tiny_run, numpy=True)
 
 
-def test_the_explorer_never_imports_tensorflow():
-    """The app's whole first screen, the classifier layer and a grid resize, in a fresh process:
-    TensorFlow would cost ~6 s of start-up, ~600 MiB and a 0.3 s garbage collection after every run."""
+def test_perf_guard_the_explorer_never_imports_tensorflow():
+    """Checks sys.modules on purpose: the app's whole first screen, the classifier layer and a grid resize,
+    in a fresh process, without TensorFlow, whose import would cost start-up time and memory in every
+    server (benchmarks/cold_start.py, benchmarks/memory_sessions.py)."""
     script = """
 import sys
 from streamlit.testing.v1 import AppTest

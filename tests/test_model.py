@@ -4,7 +4,7 @@ import sys
 import keras
 import numpy as np
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 from vae.config import VAEConfig
 from vae.model import VAE, build_vae
 

@@ -10,7 +10,7 @@ import time
 import numpy as np
 from PIL import Image
 
-from tests.conftest import ROOT, run_train
+from tests.helpers import ROOT, run_train
 from vae import io, jobs
 from vae.limits import FULL_DATA_RETRAIN
 

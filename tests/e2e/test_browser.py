@@ -8,11 +8,11 @@ so panels can be added or moved without breaking these tests. The sliders and th
 
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
-from PIL import Image, ImageDraw
+
+from tests.helpers import digit_png
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 expect = playwright_api.expect
@@ -70,17 +70,6 @@ def press_right(page, label: str, times: int) -> None:
     slider(page, label).focus()
     for _ in range(times):
         page.keyboard.press("ArrowRight")
-
-
-def digit_png(side: int = 200) -> bytes:
-    """A thick dark '7' on white paper, off-centre like a photo of a sheet: the upload path must fix all that."""
-    image = Image.new("L", (side, side), 240)
-    draw = ImageDraw.Draw(image)
-    pen = side // 12
-    draw.line([(side * 0.25, side * 0.2), (side * 0.8, side * 0.2), (side * 0.45, side * 0.9)], fill=20, width=pen)
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def upload(page, name: str, data: bytes, mime: str = "image/png") -> None:
@@ -184,7 +173,7 @@ def test_clicking_a_dot_moves_the_sliders_to_that_test_digit(page, screenshot):
 
 
 def test_upload_shows_its_encoding(page, screenshot):
-    upload(page, "seven.png", digit_png())
+    upload(page, "four.png", digit_png())
     mnist_view = captioned_image(page, "as MNIST sees it (28 x 28)")
     expect_loaded(mnist_view)
     expect_loaded(captioned_image(page, "its reconstruction"))

@@ -4,11 +4,10 @@
 
 Opens --pages sessions of `streamlit run app.py` (one Chromium, a context each), waits
 until each has drawn its digit, lets them sit for 5 s, then for --seconds counts the
-server's CPU time (its process tree, /proc/<pid>/stat) and each page's WebSocket frames.
-An idle page should cost next to nothing: only the training panel's poll (every 5 s)
-reaches the server. This is how the per-page cost behind issue 5's failed 20-session
-run was found (41 % of a core for 3 idle pages, Streamlit's Keras clear_session after
-every poll; 1 % after the app stopped importing TensorFlow).
+server's CPU time (its whole process tree, tests.appserver.cpu_seconds) and each page's
+WebSocket frames. An idle page should cost next to nothing: only the training panel's
+poll reaches the server. A per-page cost here is what made many sessions at once fail
+before (benchmarks/README.md has the figures).
 """
 
 from __future__ import annotations
@@ -19,12 +18,13 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script: vae and tests.* from the checkout
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from benchmarks._server import DIGIT_READY_JS, AppServer, cpu_seconds, find_run, launch_chromium  # noqa: E402
+from benchmarks._browser import DIGIT_READY_JS  # noqa: E402
+from tests.appserver import AppServer, launch_chromium  # noqa: E402
+from tests.helpers import find_run  # noqa: E402
 
 
 def main() -> None:
@@ -34,7 +34,7 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=20.0)
     args = p.parse_args()
 
-    with AppServer(find_run(args.run)) as server, sync_playwright() as pw:
+    with AppServer(run_dir=find_run(args.run)) as server, sync_playwright() as pw:
         browser = launch_chromium(pw)
         traffic = []
         for _ in range(args.pages):
@@ -56,9 +56,9 @@ def main() -> None:
         page.wait_for_timeout(5000)
         for counts in traffic:
             counts.update(received=0, bytes=0, sent=0)
-        cpu, started = cpu_seconds(server.process.pid), time.perf_counter()
+        cpu, started = server.cpu_seconds(), time.perf_counter()
         page.wait_for_timeout(args.seconds * 1000)  # keeps Playwright's event loop delivering frames
-        used = cpu_seconds(server.process.pid) - cpu
+        used = server.cpu_seconds() - cpu
         elapsed = time.perf_counter() - started
         browser.close()
 

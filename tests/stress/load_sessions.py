@@ -1,11 +1,11 @@
-"""Issue 5, item 5: many students on one server. Each browser session makes 50 slider moves and one upload.
+"""Many students on one server. Each browser session makes 50 slider moves and one upload.
 
     python tests/stress/load_sessions.py [--sessions 20] [--moves 50] [--plotly]
 
 One Chromium, one context (a Streamlit session of its own) per student, against one
-`streamlit run app.py` showing the default pretrained run (benchmarks/_server.py starts it
-with a runs/ folder of its own). Pages are opened one after another (twenty first runs
-at once only measure how long TensorFlow's first import queues), then every session runs
+`streamlit run app.py` showing the default pretrained run (tests.appserver.AppServer starts
+it with a runs/ folder of its own). Pages are opened one after another (twenty first runs
+at once only measure how long they queue for two cores), then every session runs
 concurrently (asyncio.gather), each at its own pace:
 
     move     ArrowRight on z1 (then on z2); wait until the page has drawn the new digit
@@ -21,8 +21,8 @@ concurrently (asyncio.gather), each at its own pace:
 
 Errors, which must all be 0: a digit not drawn or an upload not shown within --timeout
 seconds, a server point that differs from the page's after the moves, an exception element (stException) or a JavaScript error in any page, a
-traceback in the server's log. Peak RSS is the server process and its children, summed
-from /proc every 0.25 s.
+traceback in the server's log. Peak RSS is the server process and its children
+(tests.appserver.rss_mb), sampled every 0.25 s.
 
 By default Chromium is not given plotly.js (its bundle request is aborted): twenty pages
 drawing a 10,000-point WebGL scatter in software would measure the browser, not the
@@ -41,23 +41,20 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script: vae and tests.* from the checkout
 
 from playwright.async_api import Error as PlaywrightError  # noqa: E402
 from playwright.async_api import async_playwright  # noqa: E402
 
-from benchmarks._server import (  # noqa: E402
-    CHROMIUM,
+from benchmarks._browser import (  # noqa: E402
     DIGIT_READY_JS,
     PAD_LATENCIES_JS,
     PAD_SLIDER,
     PAD_STEP_DONE_JS,
     PAD_WATCH_JS,
-    AppServer,
-    find_run,
 )
-from tests.test_images import draw_digit, encode  # noqa: E402
+from tests.appserver import AppServer, launch_chromium  # noqa: E402
+from tests.helpers import digit_png, find_run  # noqa: E402
 
 # A slider at 0 reaches its end (4.0) after 40 steps of 0.1: the moves go right on z1, then on z2.
 STEPS_PER_SLIDER = 39
@@ -147,9 +144,9 @@ async def sample_rss(server: AppServer, peak: list[float], every: float = 0.25) 
 async def run(args: argparse.Namespace, server: AppServer) -> tuple[list[Session], float, float]:
     peak = [0.0]
     sampler = asyncio.create_task(sample_rss(server, peak))
-    png = encode(draw_digit(), "PNG")
+    png = digit_png()
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        browser = await launch_chromium(pw)
         sessions = [Session(i) for i in range(args.sessions)]
         started = time.perf_counter()
         for session in sessions:
@@ -190,7 +187,7 @@ def main() -> None:
 
     run_dir = find_run(args.run)
     print(f"run: {run_dir}; {args.sessions} sessions x {args.moves} moves + 1 upload; {load()} at start", flush=True)
-    with AppServer(run_dir) as server:
+    with AppServer(run_dir=run_dir) as server:
         idle = server.rss_mb()
         sessions, busy_s, peak = asyncio.run(run(args, server))
         tracebacks = server.log.read_text(errors="replace").count("Traceback")

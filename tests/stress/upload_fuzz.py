@@ -20,19 +20,19 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script: vae and tests.* from the checkout
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
-from tests.test_images import draw_digit, encode, nasty_corpus  # noqa: E402
-from tests.test_images_fuzz import damaged_files, image_files, random_files  # noqa: E402
+from tests.helpers import digit_png  # noqa: E402
+from tests.upload_files import damaged_files, image_files, nasty_corpus, random_files  # noqa: E402
 from vae.images import ImageError, digit_from_upload  # noqa: E402
 
 LIMIT_SECONDS, LIMIT_MB = 1.0, 200.0
 
 
 def rss_kb(field: str) -> int:
+    """VmRSS or VmHWM (the peak) of this process from Linux's /proc: psutil reads no peak it can reset."""
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1])
@@ -78,7 +78,7 @@ def main() -> int:
     recorder = Recorder()
     tracemalloc.start()
 
-    baseline = encode(draw_digit((280, 280), (60, 40, 200, 240)), "PNG")
+    baseline = digit_png(size=(280, 280), box=(60, 40, 200, 240))
     for _ in range(20):
         recorder.measure("baseline", baseline)
     for name, data in nasty_corpus().items():
