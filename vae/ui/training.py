@@ -83,8 +83,7 @@ def job_view(runs_dir) -> None:
         st.button(t("train.cancel"), on_click=jobs.cancel, args=(runs_dir,), key="cancel")
     elif status.get("state") == "finished":
         st.success(t("train.finished", title=title, epochs=status.get("epoch", 0)))
-        if st.button(t("train.open"), key="open_run"):
-            sidebar.open_run(f"runs/{job.name}")
+        if st.button(t("train.open"), key="open_run", on_click=sidebar.open_run, args=(f"runs/{job.name}",)):
             st.switch_page(EXPLORE_PAGE)
     else:
         st.warning(t(f"train.state_{status.get('state', 'failed')}", title=title, message=status.get("message", "")))
