@@ -1,27 +1,79 @@
-"""User images -> MNIST-style 28x28 digits, the way MNIST itself was made.
+"""User images -> MNIST-style 28x28 digits, the way MNIST itself was made; one specification, two implementations.
 
-MNIST digits are white on black, fitted into a 20x20 box keeping their aspect ratio,
-then placed in a 28x28 frame with their centre of mass at the centre. A photo or a
-drawing is none of that, so ``preprocess_digit`` redoes each step. ``open_image``
-turns untrusted upload bytes into a safe, plain grayscale picture or refuses it with
-a message meant for the user.
+MNIST digits are white on black, fitted into a 20x20 box keeping their aspect ratio, then
+placed in a 28x28 frame with their centre of mass at the centre. A photo or a drawing is none
+of that, so ``preprocess_digit`` redoes each step. The drawing pad does the same in the page
+(vae/static/digit.mjs, on every stroke update); tests/test_preprocess_parity.py runs both on
+one corpus. ``open_image`` turns untrusted upload bytes into a plain grayscale picture or
+refuses it with a message meant for the user.
+
+The specification. Photos only (Python; a drawing on the pad's clean canvas is already an ink map):
+
+  P1. Grayscale in [0, 1], box-shrunk to at most WORK_SIDE pixels a side (``open_image``).
+  P2. Paper: the median of the border pixels. Light paper (> 0.5) means dark ink.
+  P3. Lighting: the paper's brightness is estimated everywhere by a grey closing (light paper;
+      a grey opening on dark paper) with a square window of FLATTEN_WINDOW times the longer
+      side: it removes every stroke narrower than the window and keeps shadow edges and
+      gradients as they are. Where that estimate is uneven along the border (its max - min
+      there exceeds UNEVEN_PAPER), it is divided out: ink = 1 - pixels / paper (light paper),
+      ink = pixels - paper (dark paper). Otherwise ink = paper - pixels or pixels - paper
+      with the median paper of P2. Negative ink is 0.
+
+Both implementations, from an ink map I (float32, 0 = paper; the page: canvas alpha / 255).
+Every step computes in float64 from the float32 values, so both sides make the same comparisons:
+
+  1. peak = max(I). Below MIN_PEAK there is no digit.
+  2. Ink pixels: I >= INK_THRESHOLD * peak. Every other pixel is 0.
+  3. Parts: the 8-connected groups of ink pixels. The main part has the most pixels (a tie goes
+     to the part met first in raster order). Another part is kept when it has at least
+     PART_SHARE times the main part's pixels and its bounding box is at most NEAR_SHARE times
+     the main part's longer side away from the main part's box (the gap in rows or columns
+     between the boxes, whichever is larger). Pixels of the other parts are 0: specks, dust,
+     a stray tap, a ruled line away from the digit.
+  4. Crop to the bounding box of the kept parts: H x W.
+  5. Fit: the longer side becomes BOX (20), the other floor(side * BOX / longer + 1/2), at least 1.
+     Area averaging: output pixel i of n covers source [i * N / n, (i + 1) * N / n) of the N source
+     pixels (each a unit square), and is the mean of the source over it; rows, then columns.
+  6. Divide by the maximum of the fitted image.
+  7. Centre of mass (row, column) in pixel indices; each is rounded to 1/1024 pixel
+     (floor(x * 1024 + 1/2) / 1024, so that summation order cannot tip a tie) and the fitted
+     image placed at offset floor(FRAME / 2 - centre + 1/2), clamped to stay inside the FRAME x FRAME
+     frame (28 x 28), on black.
 """
 
 from __future__ import annotations
 
 import io
 import warnings
+from dataclasses import asdict, dataclass
 
 import numpy as np
-from PIL import Image, ImageFilter, ImageOps
+from PIL import Image, ImageOps
+from scipy import ndimage
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-# Pixels decoded at most (after JPEG's cheap reduced-scale decoding): 4000 x 3000 costs ~48 MB
-# as RGBA and a fraction of a second; a small file can claim far more (a "decompression bomb").
-MAX_PIXELS = 12_000_000
+from vae.limits import MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, UPLOAD_FORMATS
+
 WORK_SIDE = 1024  # images are box-shrunk to this before any float work: a 20x20 digit needs no more
-ALLOWED_FORMATS = ("PNG", "JPEG", "BMP", "WEBP", "GIF")  # no other Pillow parser ever sees upload bytes
-INK_THRESHOLD = 0.2  # share of the full ink level below which a pixel counts as background
+FLATTEN_WINDOW = 0.25  # of the longer side: wider than any pen stroke, narrower than a shadow
+UNEVEN_PAPER = 0.05  # the border's paper estimate varies more than this: lighting to flatten
+
+
+@dataclass(frozen=True)
+class DigitRules:
+    """The numbers of steps 1-7 above; the page gets them from here (vae/drawpad.py), so one place holds them."""
+
+    min_peak: float = 0.05  # less contrast than this is a flat picture, not a digit
+    ink_threshold: float = 0.2  # share of the peak ink below which a pixel counts as paper
+    part_share: float = 0.05  # pieces of a digit (a 5's bar, a 4's second stroke) carry more; a speck less
+    near_share: float = 0.25
+    box: int = 20
+    frame: int = 28
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+RULES = DigitRules()
 
 
 class ImageError(ValueError):
@@ -39,15 +91,16 @@ def open_image(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[Image.Im
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+            image = Image.open(io.BytesIO(data), formats=UPLOAD_FORMATS)
             if getattr(image, "is_animated", False):  # not n_frames: counting walks every frame
                 notes.append("The file holds several frames (an animation or a multi-picture photo): using the first.")
                 image.seek(0)
             if image.format in ("JPEG", "MPO"):  # MPO: a phone's JPEG with extra pictures
                 image.draft(image.mode, (WORK_SIDE, WORK_SIDE))  # libjpeg decodes at 1/2..1/8 scale
-            if image.width * image.height > MAX_PIXELS:
+            if image.width * image.height > MAX_UPLOAD_PIXELS:
                 raise ImageError(
-                    f"The image is {image.width} x {image.height} pixels; the limit is {MAX_PIXELS / 1e6:.0f} megapixels."
+                    f"The image is {image.width} x {image.height} pixels; "
+                    f"the limit is {MAX_UPLOAD_PIXELS / 1e6:.0f} megapixels."
                 )
             image.load()
             image = shrink(image)
@@ -119,52 +172,85 @@ def to_grayscale(image: Image.Image, notes: list[str] | None = None) -> Image.Im
     return Image.fromarray(np.asarray(image, dtype=np.float32) / 255.0, mode="F")
 
 
+def ink_map(pixels: np.ndarray) -> np.ndarray:
+    """Steps P2-P3: a grayscale photo (float32 in [0, 1]) -> float32 ink, 0 on the paper, lighting divided out."""
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    paper = float(np.median(border))
+    light = paper > 0.5
+    window = max(3, round(FLATTEN_WINDOW * max(pixels.shape)))
+    estimate = (ndimage.grey_closing if light else ndimage.grey_opening)(pixels, size=(window, window))
+    edge = np.concatenate([estimate[0], estimate[-1], estimate[:, 0], estimate[:, -1]])
+    if float(edge.max() - edge.min()) <= UNEVEN_PAPER:
+        ink = (paper - pixels) if light else (pixels - paper)
+    elif light:  # reflected light: paper and ink darken by the same factor in a shadow
+        ink = 1.0 - pixels / np.maximum(estimate, 1e-3)
+    else:
+        ink = pixels - estimate
+    return np.clip(ink, 0.0, None).astype(np.float32)
+
+
+def digit_parts(ink: np.ndarray, rules: DigitRules = RULES) -> np.ndarray:
+    """Steps 2-3: the ink of the digit's parts (float64), every other pixel 0. Raises ImageError on a blank image."""
+    ink = np.asarray(ink, np.float64)
+    peak = float(ink.max()) if ink.size else 0.0
+    if not peak >= rules.min_peak:  # also NaN
+        raise ImageError(
+            "No digit found: the image is one flat colour. Draw a dark digit on light paper or vice versa."
+        )
+    labels, _ = ndimage.label(ink >= rules.ink_threshold * peak, structure=np.ones((3, 3)))  # raster order
+    counts = np.bincount(labels.ravel())[1:]
+    top, bottom, left, right = np.array(
+        [(r.start, r.stop - 1, c.start, c.stop - 1) for r, c in ndimage.find_objects(labels)]
+    ).T
+    main = int(np.argmax(counts))  # the first of equal counts: the part met first
+    gap = np.maximum.reduce(
+        [top - bottom[main], top[main] - bottom, left - right[main], left[main] - right, np.zeros_like(top)]
+    )
+    reach = rules.near_share * max(bottom[main] - top[main] + 1, right[main] - left[main] + 1)
+    keep = (counts >= rules.part_share * counts[main]) & (gap <= reach)
+    keep[main] = True
+    keep = np.concatenate([[False], keep])
+    return np.where(keep[labels], ink, 0.0)
+
+
+def area_weights(source: int, target: int) -> np.ndarray:
+    """(target, source) matrix of step 5: each output pixel's mean over its share of the source.
+    Overlaps are counted in units of 1/target source pixels, so every weight is an exact ratio."""
+    edges = np.arange(source + 1) * target  # source pixel k: [k * target, (k + 1) * target)
+    starts = np.arange(target)[:, None] * source  # output pixel i: [i * source, (i + 1) * source)
+    overlap = np.minimum(edges[1:], starts + source) - np.maximum(edges[:-1], starts)
+    return np.clip(overlap, 0, None) / source
+
+
+def digit_from_ink(ink: np.ndarray, rules: DigitRules = RULES) -> np.ndarray:
+    """Steps 1-7: an ink map (0 = paper) -> (28, 28) float32 in [0, 1]. Raises ImageError when blank."""
+    parts = digit_parts(ink, rules)
+    rows, cols = np.nonzero(parts)
+    crop = parts[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    height, width = crop.shape
+    longer = max(height, width)
+    fitted = [max(1, (2 * side * rules.box + longer) // (2 * longer)) for side in (height, width)]
+    small = area_weights(height, fitted[0]) @ crop @ area_weights(width, fitted[1]).T
+    small /= small.max()
+
+    ys, xs = np.indices(small.shape)
+    total = small.sum()
+    offsets = []
+    for centre, room in ((float((ys * small).sum() / total), rules.frame - fitted[0]),
+                         (float((xs * small).sum() / total), rules.frame - fitted[1])):  # fmt: skip
+        centre = np.floor(centre * 1024 + 0.5) / 1024
+        offsets.append(int(np.clip(np.floor(rules.frame / 2 - centre + 0.5), 0, room)))
+    digit = np.zeros((rules.frame, rules.frame), np.float32)
+    digit[offsets[0] : offsets[0] + fitted[0], offsets[1] : offsets[1] + fitted[1]] = small
+    return np.clip(digit, 0.0, 1.0)
+
+
 def preprocess_digit(image: Image.Image) -> np.ndarray:
     """Any PIL image of one digit -> (28, 28) float32 in [0, 1], white digit on black, MNIST-style.
 
     Raises ImageError when there is no digit to find (a blank image).
     """
-    pixels = np.asarray(to_grayscale(shrink(image)), dtype=np.float32)
-    # MNIST is light ink on dark paper: judge the paper by the border and invert if it is light.
-    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-    paper = float(np.median(border))
-    ink = (paper - pixels) if paper > 0.5 else (pixels - paper)
-    ink = np.clip(ink, 0.0, None)
-    peak = float(ink.max())
-    if peak < 0.05:
-        raise ImageError(
-            "No digit found: the image is one flat colour. Draw a dark digit on light paper or vice versa."
-        )
-    ink /= peak
-    # Grainy paper, sensor noise and dithering scatter specks that would stretch the digit's box. Find
-    # the digit on a blurred copy, where specks average away and strokes survive; keep only its pixels.
-    radius = max(ink.shape) / 200
-    found = ink
-    if radius >= 1:
-        found = np.asarray(Image.fromarray(np.uint8(ink * 255)).filter(ImageFilter.GaussianBlur(radius)), np.float32)
-    ink[(ink < INK_THRESHOLD) | (found < INK_THRESHOLD * found.max())] = 0.0  # also drops paper texture, shadows
-    rows, cols = np.nonzero(ink)
-    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
-
-    # Fit into 20x20 keeping the aspect ratio, with antialiasing as NIST's scanner did.
-    height, width = crop.shape
-    scale = 20.0 / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    small = np.asarray(Image.fromarray(crop, mode="F").resize(size, Image.Resampling.LANCZOS), dtype=np.float32)
-    small = np.clip(small, 0.0, None)
-    if small.max() <= 0:  # Lanczos' negative lobes can cancel a lone faint speck; a box average cannot
-        small = np.asarray(Image.fromarray(crop, mode="F").resize(size, Image.Resampling.BOX), dtype=np.float32)
-    small /= float(small.max())
-
-    # Place in 28x28 with the centre of mass at the centre (clamped to stay in the frame).
-    total = float(small.sum())
-    ys, xs = np.indices(small.shape)
-    com_y, com_x = (ys * small).sum() / total, (xs * small).sum() / total
-    top = int(np.clip(round(14 - com_y), 0, 28 - small.shape[0]))
-    left = int(np.clip(round(14 - com_x), 0, 28 - small.shape[1]))
-    digit = np.zeros((28, 28), dtype=np.float32)
-    digit[top : top + small.shape[0], left : left + small.shape[1]] = small
-    return np.clip(digit, 0.0, 1.0)
+    return digit_from_ink(ink_map(np.asarray(to_grayscale(shrink(image)), dtype=np.float32)))
 
 
 def digit_from_upload(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[np.ndarray, Image.Image, list[str]]:

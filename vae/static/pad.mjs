@@ -5,80 +5,19 @@
 // ~0.5 MFLOP per frame for the default 2 -> 256 -> 512 -> 784 decoder.
 //
 // One st.components.v2 component, mounted in two roles by vae/pad.py:
-//   data = Uint8Array    -> the packed decoder; unpacked and filed under its digest
+//   data = Uint8Array    -> the packed decoder; unpacked and filed under its digest (network.mjs)
 //   data = {digest, ...} -> the pad itself, drawn once the decoder with that digest is here
-// The two share this module, whose map of decoders lives as long as the page: so Python
-// sends the ~2 MB of weights once per session and model, not with every move of the point.
+// The map of networks lives as long as the page: so Python sends the ~2 MB of weights once per
+// session and model, not with every move of the point.
 
-// ---------------------------------------------------------------- the decoder (also run by node in tests/test_pad.py)
+import { awaitNetwork, makeDecoder, receiveNetwork } from "./network.mjs";
+import { planeBackground, planePixel } from "./plane.mjs";
 
-function readHeader(bytes) {
-  const headerLength = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
-  return { headerLength, header: JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + headerLength))) };
-}
-
-export function unpackDecoder(bytes) {
-  const { headerLength, header } = readHeader(bytes);
-  // Protobuf hands us a view into a larger message: copy so the floats are 4-byte aligned.
-  const buffer = bytes.slice().buffer;
-  let offset = 4 + headerLength;
-  const take = (n) => {
-    const array = new Float32Array(buffer, offset, n);
-    offset += 4 * n;
-    return array;
-  };
-  const layers = header.layers.map(({ inputs, outputs, activation }) => ({
-    inputs,
-    outputs,
-    activation,
-    kernel: take(inputs * outputs), // Keras layout: (inputs, outputs), row-major
-    bias: take(outputs),
-  }));
-  const points = take(2 * header.points);
-  const labels = new Uint8Array(buffer, offset, header.points);
-  return { digest: header.digest, latentDim: header.latent_dim, layers, points, labels };
-}
-
-// Returns decode(z) -> Float32Array(784) of pixel probabilities. The returned array is
-// reused by the next call: copy it if you keep it.
-export function makeDecoder({ layers }) {
-  const outputs = layers.map((layer) => new Float32Array(layer.outputs));
-  return function decode(z) {
-    let x = z;
-    layers.forEach(({ inputs, outputs: width, activation, kernel, bias }, l) => {
-      const y = outputs[l];
-      y.set(bias);
-      for (let i = 0; i < inputs; i++) {
-        const xi = x[i];
-        if (xi === 0) continue; // after a relu about half the inputs are exactly zero
-        const row = i * width;
-        for (let j = 0; j < width; j++) y[j] += xi * kernel[row + j];
-      }
-      if (activation === "relu") for (let j = 0; j < width; j++) y[j] = y[j] > 0 ? y[j] : 0;
-      else if (activation === "sigmoid") for (let j = 0; j < width; j++) y[j] = 1 / (1 + Math.exp(-y[j]));
-      x = y;
-    });
-    return x;
-  };
-}
-
-// ---------------------------------------------------------------- decoders arriving, pads waiting for them
-
-const decoders = new Map(); // digest -> {promise, resolve, arrived}
-
-function decoderEntry(digest) {
-  if (!decoders.has(digest)) {
-    let resolve;
-    const promise = new Promise((r) => (resolve = r));
-    decoders.set(digest, { promise, resolve, arrived: false });
-  }
-  return decoders.get(digest);
-}
+export { makeDecoder, unpackNetwork as unpackDecoder } from "./network.mjs"; // for node (tests/test_pad.py)
 
 // ---------------------------------------------------------------- the pad
 
 const IMAGE_SIZE = 28;
-const DIGIT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
 // Frames decoded in this page, read by benchmarks/drag_fps.py: the page's own clock.
 // decodeMs: the forward pass; frameMs: decode + drawing both canvases (last 1,000 frames each).
@@ -120,7 +59,7 @@ function createPad(root) {
   let dragging = false;
   let framePending = false;
 
-  const toPixel = (value) => ((value + pad.extent) / (2 * pad.extent)) * pad.size;
+  const toPixel = (value) => planePixel(value, pad.extent, pad.size);
   const toLatent = (pixel) => (pixel / pad.size) * 2 * pad.extent - pad.extent;
   const clamp = (value) => Math.max(-pad.extent, Math.min(pad.extent, value));
 
@@ -145,46 +84,10 @@ function createPad(root) {
     }
   }
 
-  // Axes, grid and the test set's latents: drawn once per decoder/extent, then copied each frame.
   function drawBackground() {
-    const ratio = window.devicePixelRatio || 1;
-    const canvas = document.createElement("canvas");
-    canvas.width = canvas.height = Math.round(pad.size * ratio);
-    const context = canvas.getContext("2d");
-    context.setTransform(ratio, 0, 0, ratio, 0, 0);
-    const text = getComputedStyle(wrapper).color || "#888";
-    context.strokeStyle = text;
-    context.fillStyle = text;
-    context.font = "10px sans-serif";
-    context.globalAlpha = 0.15;
-    for (let tick = Math.ceil(-pad.extent); tick <= pad.extent; tick++) {
-      context.beginPath();
-      context.moveTo(toPixel(tick), 0);
-      context.lineTo(toPixel(tick), pad.size);
-      context.moveTo(0, pad.size - toPixel(tick));
-      context.lineTo(pad.size, pad.size - toPixel(tick));
-      context.stroke();
-    }
-    context.globalAlpha = 0.5;
-    context.beginPath();
-    context.moveTo(toPixel(0), 0);
-    context.lineTo(toPixel(0), pad.size);
-    context.moveTo(0, pad.size - toPixel(0));
-    context.lineTo(pad.size, pad.size - toPixel(0));
-    context.stroke();
-    context.strokeRect(0.5, 0.5, pad.size - 1, pad.size - 1);
-    context.fillText("z₂", toPixel(0) + 4, 12);
-    context.fillText(`−${pad.extent}`, 3, pad.size - 4);
-    context.textAlign = "right";
-    context.fillText("z₁", pad.size - 4, pad.size - toPixel(0) + 12);
-    context.fillText(`${pad.extent}`, pad.size - 3, pad.size - 4);
+    const color = getComputedStyle(wrapper).color || "#888";
     const { points, labels } = pad.decoder;
-    context.globalAlpha = 0.35;
-    for (let n = 0; n < labels.length; n++) {
-      context.fillStyle = DIGIT_COLORS[labels[n] % 10];
-      context.fillRect(toPixel(points[2 * n]) - 1, pad.size - toPixel(points[2 * n + 1]) - 1, 2, 2);
-    }
-    pad.background = canvas;
+    pad.background = planeBackground({ size: pad.size, extent: pad.extent, color, points, labels });
   }
 
   function draw() {
@@ -297,14 +200,8 @@ function createPad(root) {
     if (digest !== pad.digest) {
       pad.digest = digest;
       pad.decode = null;
-      // Python sends a decoder once per session; should it have been lost on the way, ask again.
-      const entry = decoderEntry(digest);
-      let tries = 0;
-      const asking = setInterval(() => {
-        if (entry.arrived || pad.digest !== digest || ++tries > 5) clearInterval(asking);
-        else pad.setTriggerValue("missing", digest);
-      }, 2000);
-      entry.promise.then((decoder) => {
+      const askAgain = () => pad.digest === digest && pad.setTriggerValue("missing", digest);
+      awaitNetwork(digest, askAgain).then((decoder) => {
         if (pad.digest !== digest) return; // another model was picked meanwhile
         pad.decoder = decoder;
         pad.decode = makeDecoder(decoder);
@@ -323,9 +220,7 @@ function createPad(root) {
 export default function (component) {
   const { data, parentElement, setStateValue, setTriggerValue } = component;
   if (data instanceof Uint8Array) {
-    const entry = decoderEntry(readHeader(data).header.digest);
-    if (!entry.arrived) entry.resolve(unpackDecoder(data)); // every rerun brings the same bytes again
-    entry.arrived = true;
+    receiveNetwork(data);
     return;
   }
   // Streamlit calls this again on every rerun with the same parentElement: build once, then update.

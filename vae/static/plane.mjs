@@ -1,0 +1,50 @@
+// The latent plane behind the latent pad and the drawing pad: axes, a grid at whole numbers and
+// the test set's codes, faint and coloured by digit; drawn once per network and extent, then
+// copied onto the visible canvas each frame.
+
+const DIGIT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+// Latent value -> CSS pixels from the plane's left (or bottom) edge, for a plane of `size` over +/-extent.
+export const planePixel = (value, extent, size) => ((value + extent) / (2 * extent)) * size;
+
+// An offscreen canvas (size x size CSS pixels at the screen's pixel ratio) with the axes and the points.
+// color: the page's text colour (light or dark theme); points: Float32Array (z1, z2, ...), labels: Uint8Array.
+export function planeBackground({ size, extent, color, points, labels }) {
+  const ratio = globalThis.devicePixelRatio || 1;
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = Math.round(size * ratio);
+  const context = canvas.getContext("2d");
+  context.setTransform(ratio, 0, 0, ratio, 0, 0);
+  const at = (value) => planePixel(value, extent, size);
+  context.strokeStyle = color;
+  context.fillStyle = color;
+  context.font = "10px sans-serif";
+  context.globalAlpha = 0.15;
+  for (let tick = Math.ceil(-extent); tick <= extent; tick++) {
+    context.beginPath();
+    context.moveTo(at(tick), 0);
+    context.lineTo(at(tick), size);
+    context.moveTo(0, size - at(tick));
+    context.lineTo(size, size - at(tick));
+    context.stroke();
+  }
+  context.globalAlpha = 0.5;
+  context.beginPath();
+  context.moveTo(at(0), 0);
+  context.lineTo(at(0), size);
+  context.moveTo(0, size - at(0));
+  context.lineTo(size, size - at(0));
+  context.stroke();
+  context.strokeRect(0.5, 0.5, size - 1, size - 1);
+  context.fillText("z₂", at(0) + 4, 12);
+  context.fillText(`−${extent}`, 3, size - 4);
+  context.textAlign = "right";
+  context.fillText("z₁", size - 4, size - at(0) + 12);
+  context.fillText(`${extent}`, size - 3, size - 4);
+  context.globalAlpha = 0.35;
+  for (let n = 0; n < labels.length; n++) {
+    context.fillStyle = DIGIT_COLORS[labels[n] % 10];
+    context.fillRect(at(points[2 * n]) - 1, size - at(points[2 * n + 1]) - 1, 2, 2);
+  }
+  return canvas;
+}
