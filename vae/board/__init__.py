@@ -1,6 +1,7 @@
 """The class board: students send a drawn digit and the digit they meant; the projector shows them all.
 
 - ``validate``: what the server accepts from a student's page (untrusted), and BoardError.
+- ``schema``: the tables, and Submission, what a stored digit is.
 - ``store``: the Board store (SQLite beside runs/, or PostgreSQL for several servers) and its limits.
 - ``share``: the share of each digit's submissions that landed among that digit's test codes.
 

@@ -20,32 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import (
-    Boolean,
-    CheckConstraint,
-    Column,
-    Double,
-    Index,
-    Integer,
-    LargeBinary,
-    MetaData,
-    SmallInteger,
-    String,
-    Table,
-    create_engine,
-    event,
-    func,
-    insert,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import create_engine, event, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 
 from vae import catalog
 from vae.board import validate as v
+from vae.board.schema import Submission, boards, from_row, metadata, submissions
 from vae.board.validate import BoardError
 from vae.limits import BOARD_MAX_PER_SESSION, BOARD_MAX_SUBMISSIONS, BOARD_MIN_SECONDS_BETWEEN
 
@@ -53,32 +35,6 @@ URL_ENV = "VAE_BOARD_URL"
 SQLITE_BUSY_TIMEOUT_S = 30  # a writer waits this long for the lock; each holds it for one short transaction
 _SCHEMA_LOCK = 0x7661655F626F6172  # PostgreSQL advisory lock id ("vae_boar"): servers starting together
 _WRITE = "board_write"  # execution option: this transaction writes (SQLite: BEGIN IMMEDIATE)
-
-metadata = MetaData()
-submissions = Table(
-    "board_submissions",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("board", String(64), nullable=False),
-    Column("time", Double, nullable=False),  # seconds since the epoch, the server's clock
-    Column("session_id", String(64), nullable=False),
-    Column("digit", SmallInteger, CheckConstraint("digit BETWEEN 0 AND 9"), nullable=False),
-    Column("pixels", LargeBinary, nullable=False),  # 784 uint8 (validate.pixels_to_bytes says why)
-    Column("run", String(v.MAX_RUN_NAME), nullable=False),
-    Column("z_mean", LargeBinary, nullable=False),  # latent_dim little-endian float32
-    Column("z_log_var", LargeBinary, nullable=False),
-    Column("hidden", Boolean, nullable=False, default=False),
-    Index("board_submissions_by_board", "board", "id"),
-    Index("board_submissions_by_session", "board", "session_id", "time"),
-    sqlite_autoincrement=True,  # ids are never reused after a clear, so since(last_id) stays right
-)
-boards = Table(
-    "board_settings",
-    metadata,
-    Column("name", String(64), primary_key=True),
-    Column("run", String(v.MAX_RUN_NAME)),
-    Column("revision", Integer, nullable=False, default=0),
-)
 
 
 @dataclass(frozen=True)
@@ -88,20 +44,6 @@ class BoardLimits:
     min_seconds_between: float = BOARD_MIN_SECONDS_BETWEEN  # per session on a board
     max_per_session: int = BOARD_MAX_PER_SESSION
     max_submissions: int = BOARD_MAX_SUBMISSIONS  # per board, hidden ones included
-
-
-@dataclass(frozen=True)
-class Submission:
-    id: int
-    time: float
-    board: str
-    session_id: str
-    digit: int
-    pixels: np.ndarray  # (28, 28) float32 in [0, 1]
-    run: str
-    z_mean: np.ndarray  # (latent_dim,) float32
-    z_log_var: np.ndarray
-    hidden: bool
 
 
 def default_url() -> str:
@@ -172,9 +114,9 @@ class Board:
         }
         z_mean, z_log_var = v.check_code(code)
         row |= {"z_mean": v.code_to_bytes(z_mean), "z_log_var": v.code_to_bytes(z_log_var)}
+        now = self._clock()  # when it arrived, not when the lock came free: the rate is the student's pace
         with self._errors(), self._writer.begin() as conn:
             self._lock(conn, board)
-            now = self._clock()  # read under the lock: times grow with ids, as the rate check assumes
             self._check_limits(conn, board, session_id, now)
             return int(conn.execute(insert(submissions).values(time=now, **row)).inserted_primary_key[0])
 
@@ -215,7 +157,7 @@ class Board:
     def get(self, submission_id: int) -> Submission | None:
         with self._errors(), self.engine.connect() as conn:
             row = conn.execute(select(submissions).where(submissions.c.id == _check_id(submission_id))).first()
-        return None if row is None else _submission(row)
+        return None if row is None else from_row(row)
 
     def revision(self, board: str) -> int:
         """Grows whenever rows change other than by a new submission (clear, hide, run): then reread all()."""
@@ -274,7 +216,7 @@ class Board:
         if not include_hidden:
             query = query.where(submissions.c.hidden.is_(False))
         with self._errors(), self.engine.connect() as conn:
-            return [_submission(row) for row in conn.execute(query.order_by(submissions.c.id))]
+            return [from_row(row) for row in conn.execute(query.order_by(submissions.c.id))]
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
@@ -289,21 +231,6 @@ def _check_id(submission_id: object) -> int:
     if isinstance(submission_id, bool) or not isinstance(submission_id, int | np.integer):
         raise BoardError("a submission id is a whole number")
     return int(submission_id)
-
-
-def _submission(row) -> Submission:
-    return Submission(
-        id=row.id,
-        time=row.time,
-        board=row.board,
-        session_id=row.session_id,
-        digit=row.digit,
-        pixels=v.pixels_from_bytes(row.pixels),
-        run=row.run,
-        z_mean=v.code_from_bytes(row.z_mean),
-        z_log_var=v.code_from_bytes(row.z_log_var),
-        hidden=bool(row.hidden),
-    )
 
 
 def _sqlite_transactions(engine) -> None:
