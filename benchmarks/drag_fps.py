@@ -61,8 +61,8 @@ async def measure(url: str, seconds: float, moves_per_second: float) -> dict:
         await page.evaluate(COUNTERS_JS)
 
         # Mouse events go straight to the browser's input pipeline over CDP without waiting for
-        # each to be handled (page.mouse.move waits, and then the driver, ~30 moves/s on a busy
-        # machine, would be what this measures). Chromium coalesces them as it does a real mouse's.
+        # each to be handled (page.mouse.move waits, and then the driver's pace on a busy machine
+        # would be what this measures). Chromium coalesces them as it does a real mouse's.
         cdp = await page.context.new_cdp_session(page)
         box = await page.locator("canvas.plane").bounding_box()  # CSS selectors pierce the shadow root
         cx, cy, radius = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, box["width"] * 0.35

@@ -23,7 +23,7 @@ from vae.limits import MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS
 
 
 def raw_png(width: int, height: int, bit_depth: int = 1, color_type: int = 0) -> bytes:
-    """A valid PNG of all-zero pixels that claims any size: 30000 x 30000 costs ~100 KB.
+    """A valid PNG of all-zero pixels that claims any size in a small file (test_bombs_are_small_files).
 
     Its rows are all alike, so one compressed block of rows is written once and repeated:
     a raw deflate block ended by a full flush depends on nothing before it.

@@ -2,8 +2,10 @@
 
 Widgets are found the way a user finds them, by their labels (the sliders' aria-labels z1 and
 z2, the digit by the "decoder(z = ...)" line under it), never by their position on the page,
-so panels can be added or moved without breaking these tests. The sliders and the digit of a
-2-D run are drawn by the page itself (vae/pad.py), so the digit is a canvas, not an <img>.
+so panels can be added or moved without breaking these tests. The labels are read from the
+app's own English catalogue (vae/ui/locales/en.toml), so rewording a caption does not break them
+either. The sliders and the digit of a 2-D run are drawn by the page itself (vae/pad.py), so the
+digit is a canvas, not an <img>.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import re
 import pytest
 
 from tests.helpers import digit_png
+from vae.ui.figures import MARKER_NAME
+from vae.ui.i18n import t
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 expect = playwright_api.expect
@@ -108,7 +112,7 @@ def scatter(page):
 
 
 def test_page_loads_with_a_digit(page, screenshot):
-    expect(page.get_by_role("heading", name="A variational autoencoder you can touch")).to_be_visible()
+    expect(page.get_by_role("heading", name=t("frame.title", lang="en"))).to_be_visible()
     expect_point(page, 0, 0)
     box = digit(page).bounding_box()
     assert box["width"] >= 200 and box["height"] >= 200, f"the digit is drawn small: {box}"
@@ -124,11 +128,11 @@ def test_keyboard_on_a_slider_changes_the_digit_and_the_server_hears_it(page, sc
     press_right(page, "z1", 5)
     expect_point(page, 0.5, 0)
     assert digit_pixels(page) != before
-    # The server got the point: the map's red cross goes there when the map is redrawn.
-    page.get_by_role("button", name="Mark the sliders' point on the map").click()
+    # The server got the point when the steps ended: the map, redrawn, puts its cross there.
     page.wait_for_function(  # the chart's element is replaced when it is redrawn: look it up each time
-        """() => [...document.querySelectorAll('.st-key-scatter .js-plotly-plot')].some((gd) =>
-          (gd._fullData || []).some((t) => t.name === 'sliders' && Math.abs(t.x[0] - 0.5) < 1e-6))"""
+        """(marker) => [...document.querySelectorAll('.st-key-scatter .js-plotly-plot')].some((gd) =>
+          (gd._fullData || []).some((t) => t.name === marker && Math.abs(t.x[0] - 0.5) < 1e-6))""",
+        arg=MARKER_NAME,
     )
     expect_point(page, 0.5, 0)  # the rerun did not pull the page's point back
     expect_no_exception(page)
@@ -166,7 +170,7 @@ def test_clicking_a_dot_moves_the_sliders_to_that_test_digit(page, screenshot):
     page.mouse.move(x, y)  # hover first, as a hand does: plotly picks the point under the pointer
     page.mouse.click(x, y)
     expect_point(page, dot["x"], dot["y"])
-    expect_loaded(captioned_image(page, "decoded from its mean code"))  # the picked digit's reconstruction
+    expect_loaded(captioned_image(page, t("map.decoded_mean", lang="en")))  # the picked digit's reconstruction
     expect(page.get_by_text(f"#{dot['row']} ").first).to_be_visible()  # the test image itself, or why it is not here
     expect_no_exception(page)
     screenshot()
@@ -174,23 +178,26 @@ def test_clicking_a_dot_moves_the_sliders_to_that_test_digit(page, screenshot):
 
 def test_upload_shows_its_encoding(page, screenshot):
     upload(page, "four.png", digit_png())
-    mnist_view = captioned_image(page, "as MNIST sees it (28 x 28)")
+    mnist_view = captioned_image(page, t("own.as_mnist", lang="en"))
     expect_loaded(mnist_view)
-    expect_loaded(captioned_image(page, "its reconstruction"))
-    expect_loaded(captioned_image(page, "your image"))
+    expect_loaded(captioned_image(page, t("own.reconstruction", lang="en")))
+    expect_loaded(captioned_image(page, t("own.your_image", lang="en")))
     assert mnist_view.evaluate("(img) => img.naturalWidth % 28 == 0 && img.naturalWidth == img.naturalHeight")
-    code = page.get_by_text(re.compile(r"Code: z = \("))
+    code = page.get_by_text(re.compile(r"z = \(-?\d+\.\d+ ± "))  # the mean code and its spread
     expect(code).to_be_visible()
     m1, _, m2, _ = (float(v) for v in re.findall(r"-?\d+\.\d+", code.inner_text())[:4])
     # the gold star and its 1-sigma ellipse on the map
     chart = scatter(page)
-    page.wait_for_function("(gd) => gd._fullData.some((t) => t.name === 'your digit')", arg=chart.element_handle())
+    page.wait_for_function(
+        "([gd, star]) => gd._fullData.some((t) => t.name === star && t.x.length)",
+        arg=[chart.element_handle(), t("figures.your_digit", lang="en")],
+    )
     chart.scroll_into_view_if_needed()
     screenshot("map")
-    page.get_by_role("button", name="Move the sliders to my digit").click()
+    page.get_by_role("button", name=t("own.move_here", lang="en")).click()
     expect_point(page, m1, m2)
     expect_no_exception(page)
-    page.get_by_role("heading", name="4 · Your own digit").scroll_into_view_if_needed()
+    page.get_by_role("heading", name=t("own.header", lang="en")).scroll_into_view_if_needed()
     screenshot()
 
 
@@ -211,7 +218,7 @@ def test_garbage_upload_shows_a_message_and_the_page_keeps_working(page, screens
 def test_model_picker_switches_runs(page, screenshot):
     expect_drawn(page)
     default_pixels = digit_pixels(page)
-    picker = page.get_by_role("combobox", name="Run")
+    picker = page.get_by_role("combobox", name=t("sidebar.run", lang="en"))
     expect(picker).to_have_value(re.compile("elbo-kl1"))
     picker.click()
     page.get_by_role("option", name=re.compile("beta-kl4")).click()

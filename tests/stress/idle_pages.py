@@ -5,8 +5,8 @@
 Opens --pages sessions of `streamlit run app.py` (one Chromium, a context each), waits
 until each has drawn its digit, lets them sit for 5 s, then for --seconds counts the
 server's CPU time (its whole process tree, tests.appserver.cpu_seconds) and each page's
-WebSocket frames. An idle page should cost next to nothing: only the training panel's
-poll reaches the server. A per-page cost here is what made many sessions at once fail
+WebSocket frames. An idle explorer page should cost next to nothing: the job polling
+lives on the training page. A per-page cost here is what made many sessions at once fail
 before (benchmarks/README.md has the figures).
 """
 

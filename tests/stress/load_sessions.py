@@ -11,11 +11,11 @@ concurrently (asyncio.gather), each at its own pace:
     move     ArrowRight on z1 (then on z2); wait until the page has drawn the new digit
              (required), then up to --echo seconds for the server's rerun with the new
              point to reach the page. Streamlit folds a fragment's rerun into another
-             one that arrives meanwhile (here: the training panel's 5 s poll), so a step
+             one that arrives meanwhile (another step's, or a polling panel's), so a step
              may get no echo of its own while the server still took the point: counted,
              not an error. Latencies are from the keydown, in the page's own clock.
-    check    after the moves, "Mark the sliders' point on the map" redraws the map, whose
-             caption prints the server's point: it must equal the page's (nothing lost)
+    check    after the moves, the map's caption (redrawn when the server takes a point)
+             prints the server's point: it must equal the page's (nothing lost)
     upload   a synthetic digit PNG into the file uploader, wait for its 28 x 28 version;
              latency is wall clock from Python
 
@@ -55,6 +55,7 @@ from benchmarks._browser import (  # noqa: E402
 )
 from tests.appserver import AppServer, launch_chromium  # noqa: E402
 from tests.helpers import digit_png, find_run  # noqa: E402
+from vae.ui.i18n import t  # noqa: E402
 
 # A slider at 0 reaches its end (4.0) after 40 steps of 0.1: the moves go right on z1, then on z2.
 STEPS_PER_SLIDER = 39
@@ -63,8 +64,9 @@ PAD_DRAWN_JS = """(n) => window.__keys[n - 1] !== undefined &&
   window.__padStats.drawnAt.some((t) => t >= window.__keys[n - 1])"""
 # Poll page conditions on a timer: the default, requestAnimationFrame, stalls in pages Chromium is not painting.
 POLL_MS = 50
-UPLOAD_SHOWN_JS = """() => [...document.querySelectorAll('[data-testid="stImage"]')].some((e) =>
-  (e.querySelector('[data-testid="stImageCaption"]')?.innerText || '').startsWith('as MNIST sees it') &&
+# The uploaded digit's 28 x 28 version has loaded (its caption is arg: the app's own text).
+UPLOAD_SHOWN_JS = """(caption) => [...document.querySelectorAll('[data-testid="stImage"]')].some((e) =>
+  (e.querySelector('[data-testid="stImageCaption"]')?.innerText || '') === caption &&
   e.querySelector('img')?.complete && e.querySelector('img').naturalWidth > 0)"""
 
 
@@ -108,14 +110,12 @@ class Session:
         self.step_ms = await self.page.evaluate(PAD_LATENCIES_JS)
 
     async def check_server_point(self, timeout_s: float) -> None:
-        """The server's point (printed under the map when it is redrawn) is the page's."""
+        """The server's point (printed in the map's caption each time the map is redrawn) is the page's."""
         readout = await self.page.locator(".pad .readout").inner_text()
-        point = readout.removeprefix("decoder(").removesuffix(")")
-        await self.page.get_by_role("button", name="Mark the sliders' point on the map").click()
+        point = readout.removeprefix("decoder(").removesuffix(")")  # "z = (0.50, 0.00)"
+        caption = self.page.locator('[data-testid="stCaptionContainer"]').filter(has_text=point)
         try:
-            await self.page.get_by_text(f"The red cross shows the sliders, {point}, ").wait_for(
-                timeout=timeout_s * 1000
-            )
+            await caption.first.wait_for(timeout=timeout_s * 1000)
         except PlaywrightError:
             self.errors.append(f"the server does not show the page's point {point} within {timeout_s:g} s")
 
@@ -125,7 +125,9 @@ class Session:
             files=[{"name": f"digit-{self.number}.png", "mimeType": "image/png", "buffer": png}]
         )
         try:
-            await self.page.wait_for_function(UPLOAD_SHOWN_JS, timeout=timeout_s * 1000, polling=POLL_MS)
+            await self.page.wait_for_function(
+                UPLOAD_SHOWN_JS, arg=t("own.as_mnist", lang="en"), timeout=timeout_s * 1000, polling=POLL_MS
+            )
             self.upload_s = time.perf_counter() - started
         except PlaywrightError:
             self.errors.append(f"upload: no 28 x 28 digit within {timeout_s:g} s")
