@@ -1,10 +1,10 @@
-"""Issue 4, target 2's check: does a larger batch for the app's retrain cost test ELBO?
+"""Does a larger batch for the app's retrain (vae.limits.FULL_DATA_RETRAIN) cost test ELBO?
 
     VAE_DATA_DIR=... python -m benchmarks.batch_elbo [--epochs 10] [--settings 128:0.001 250:0.002 500:0.003 500:0.003:noxla]
 
-Each setting (batch size : learning rate, optionally :noxla for jit_compile=False) trains a fresh model exactly as train.py does
-(same seed, vae.model.build_vae, vae.data.make_dataset, one model.fit(epochs=1) per
-epoch, the test set evaluated after each epoch), one after the other in this process.
+Each setting (batch size : learning rate, optionally :noxla for jit_compile=False) trains a fresh
+model with train.py's own code: vae.training.new_model, make_datasets and run_epoch (one epoch of
+training, then the test set), one setting after the other in this process.
 Printed per setting: the CPU seconds of the first epoch (it includes tracing and XLA
 compilation) and the median of the others, the wall seconds, and after the last epoch
 the test loss Keras reports (val_loss, what history.json holds) and the test negative
@@ -24,13 +24,11 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from vae import evaluate  # noqa: E402
+from vae import evaluate, training  # noqa: E402
 from vae.config import VAEConfig  # noqa: E402
-from vae.data import load_vectors, make_dataset  # noqa: E402
-from vae.model import build_vae  # noqa: E402
+from vae.data import load_vectors  # noqa: E402
 
 
 def clock() -> np.ndarray:
@@ -38,24 +36,23 @@ def clock() -> np.ndarray:
     return np.array([time.perf_counter(), time.process_time()])
 
 
-def train_one(batch_size: int, lr: float, xla: bool, epochs: int, x: np.ndarray, x_test: np.ndarray) -> dict:
+def train_one(
+    batch_size: int, lr: float, xla: bool, epochs: int, x: np.ndarray, x_test: np.ndarray, y_test: np.ndarray
+) -> dict:
     config = VAEConfig(batch_size=batch_size, lr=lr, epochs=epochs)
-    keras.utils.set_random_seed(config.seed)
-    model = build_vae(config, jit_compile=xla)
-    train_ds = make_dataset(x, config.batch_size, seed=config.seed)
-    test_ds = make_dataset(x_test, 1000, shuffle=False)
-    times, val = [], {}
+    model = training.new_model(config, jit_compile=xla)
+    datasets = training.make_datasets(config, x, x_test, y_test)
+    times, entry = [], {}
     for _ in range(epochs):
         t0 = clock()
-        model.fit(train_ds, epochs=1, verbose=0, shuffle=False)
-        val = model.evaluate(test_ds, verbose=0, return_dict=True)
+        entry = training.run_epoch(model, datasets)
         times.append(clock() - t0)
     times = np.array(times)
     return {
         "first_cpu": times[0, 1],
         "median_cpu": float(np.median(times[1:, 1])) if epochs > 1 else float("nan"),
         "wall": times[:, 0].sum(),
-        "val_loss": float(val["loss"]),
+        "val_loss": entry["val_loss"],
         "neg_elbo": evaluate.negative_elbo(model, x_test, seed=0)["neg_elbo"],
     }
 
@@ -85,13 +82,13 @@ def main() -> None:
     settings = [parse_setting(s) for s in args.settings]
 
     x, _ = load_vectors("train", "mnist", args.data_dir)
-    x_test, _ = load_vectors("test", "mnist", args.data_dir)
+    x_test, y_test = load_vectors("test", "mnist", args.data_dir)
     print(f"{args.epochs} epochs on {len(x):,} images, seed 0; {os.cpu_count()} CPUs", flush=True)
     print(f"{'setting':<26} {'epoch 1 CPU s':>13} {'later CPU s':>11} {'wall s':>7}  "
           f"{'test val_loss':>13} {'test -ELBO':>10}  load", flush=True)  # fmt: skip
     results = []
     for setting in settings:
-        r = train_one(*setting, args.epochs, x, x_test)
+        r = train_one(*setting, args.epochs, x, x_test, y_test)
         results.append(r)
         print(
             f"{label(setting):<26} {r['first_cpu']:>13.1f} {r['median_cpu']:>11.1f} {r['wall']:>7.1f}  "

@@ -1,12 +1,13 @@
-"""Issue 4, target 1: training images per second, ours against the seed tutorial's loop, same model, same run.
+"""Training images per second, ours against the seed tutorial's loop, same model, same run.
 
     VAE_DATA_DIR=... python -m benchmarks.train_throughput [--epochs 5] [--seed-batches 60]
 
-Ours is exactly what train.py does: vae.model.build_vae (XLA, 10 steps per call) fed by
-vae.data.make_dataset, one model.fit(epochs=1) per epoch. The first epoch pays for
-tracing and XLA compilation and is reported apart; the next --epochs are timed one by
-one, which also shows whether epochs slow down as training goes on (Adam's moments for
-always-black pixels decaying into subnormal floats made a PyTorch loop ~20 % slower).
+Ours is train.py's own code: vae.training.new_model (vae.model.build_vae: XLA, 10 steps per
+call), load_datasets (vae.data.make_dataset) and train_epoch with the progress callback train.py
+passes (status.json written twice a second, into a temporary folder here). The first epoch pays
+for tracing and XLA compilation and is reported apart; the next --epochs are timed one by one,
+which also shows whether epochs slow down as training goes on (Adam's moments for always-black
+pixels decaying into subnormal floats would slow every step; TensorFlow flushes them, checked below).
 
 The baseline is the seed tutorial's loop on a fresh copy of the same model: a Python
 loop over from_tensor_slices(x).shuffle(60000).batch(128), an eager GradientTape step
@@ -28,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -36,8 +39,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from vae import training  # noqa: E402
 from vae.config import VAEConfig  # noqa: E402
-from vae.data import load_vectors, make_dataset  # noqa: E402
+from vae.data import load_vectors  # noqa: E402
 from vae.losses import vae_loss  # noqa: E402
 from vae.model import build_vae  # noqa: E402
 
@@ -76,16 +80,18 @@ def denormals_flushed() -> dict[str, bool]:
     return {name: float(run()[0]) == 0.0 for name, run in modes.items()}
 
 
-def time_ours(x: np.ndarray, config: VAEConfig, epochs: int) -> tuple[np.ndarray, list[np.ndarray], keras.Model]:
-    """(first epoch incl. compile, each following epoch, model), times as (wall, CPU): train.py's path."""
-    keras.utils.set_random_seed(config.seed)
-    model = build_vae(config)
-    ds = make_dataset(x, config.batch_size, seed=config.seed)
+def time_ours(
+    datasets: training.Datasets, config: VAEConfig, epochs: int
+) -> tuple[np.ndarray, list[np.ndarray], keras.Model]:
+    """(first epoch incl. compile, each following epoch, model), times as (wall, CPU): train.py's epoch."""
+    model = training.new_model(config)
     times = []
-    for _ in range(epochs + 1):
-        t0 = clock()
-        model.fit(ds, epochs=1, verbose=0, shuffle=False)
-        times.append(clock() - t0)
+    with tempfile.TemporaryDirectory() as run_dir:
+        for _ in range(epochs + 1):
+            progress = training.EpochProgress(datasets.steps, training.StopFlag(), Path(run_dir))
+            t0 = clock()
+            training.train_epoch(model, datasets, progress)
+            times.append(clock() - t0)
     return times[0], times[1:], model
 
 
@@ -132,7 +138,8 @@ def main() -> None:
 
     config = VAEConfig()
     x, _ = load_vectors("train")
-    n, steps_per_epoch = len(x), -(-len(x) // config.batch_size)
+    datasets = training.make_datasets(config, x, *load_vectors("test"))  # what training.load_datasets makes
+    n, steps_per_epoch = len(x), datasets.steps
     print(f"{n} images, batch {config.batch_size}, hidden {config.hidden}, latent {config.latent_dim}")
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs")
     print(f"load average at start: {os.getloadavg()[0]:.1f} (above {os.cpu_count()}: wall times are pessimistic)")
@@ -140,11 +147,13 @@ def main() -> None:
     peak = matmul_peak()
     print(f"\nfp32 matmul 2048^3, best of 10: {peak[0]:.0f} GFLOP/s per wall second, {peak[1]:.0f} per CPU second")
 
-    first, epochs, model = time_ours(x, config, args.epochs)
+    first, epochs, model = time_ours(datasets, config, args.epochs)
     ours_epoch = np.median(epochs, axis=0)
     flops = training_flops_per_image(model)
     achieved = n * flops / ours_epoch / 1e9
-    print(f"\nours (build_vae + make_dataset + fit): first epoch {wall_cpu(first)}, incl. tracing and XLA compile")
+    print(
+        f"\nours (vae.training.train_epoch, as train.py): first epoch {wall_cpu(first)}, incl. tracing and XLA compile"
+    )
     print("  timed epochs, wall s: " + ", ".join(f"{t[0]:.2f}" for t in epochs))
     print("  timed epochs, CPU s:  " + ", ".join(f"{t[1]:.2f}" for t in epochs))
     print(f"  median {wall_cpu(ours_epoch)} per epoch = {n / ours_epoch[0]:,.0f} images/s")

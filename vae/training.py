@@ -1,0 +1,172 @@
+"""Training a VAE: the datasets, one epoch, the callbacks, and the loop that train.py runs.
+
+train.py only parses flags, locks the run directory and turns signals into a stop flag; everything
+that trains is here, and the benchmarks (benchmarks/train_throughput.py, benchmarks/batch_elbo.py)
+time these same functions, so what they measure is what train.py runs.
+
+After every epoch the loop commits, in this order: the epoch's sample sheet, the model and
+history.json (vae.io.commit_epoch: history is the commit point), then status.json. A run killed
+at any moment keeps every committed epoch; the sheet of an uncommitted one is ignored by readers
+and overwritten on --resume.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from vae import data, evaluate, generate, io
+from vae.config import VAEConfig
+from vae.model import build_vae
+
+STATUS_EVERY_SECONDS = 0.5  # within-epoch progress in status.json: often enough for the app's 1 s polling
+TEST_BATCH = 1000
+
+
+@dataclass
+class Datasets:
+    train: object  # tf.data.Dataset of training batches
+    test: object  # tf.data.Dataset of test batches, in order
+    steps: int  # training batches per epoch
+    x_test: np.ndarray  # (N, 784) in [0, 1]
+    y_test: np.ndarray  # (N,) labels
+
+
+def make_datasets(
+    config: VAEConfig, x_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, start_epoch: int = 0
+) -> Datasets:
+    # seed + start_epoch: a resumed run sees a fresh shuffle order rather than epoch 1's again
+    train = data.make_dataset(x_train, config.batch_size, seed=config.seed + start_epoch, binarize=config.binarize)
+    test = data.make_dataset(x_test, TEST_BATCH, shuffle=False)
+    return Datasets(train, test, -(-len(x_train) // config.batch_size), x_test, y_test)
+
+
+def load_datasets(config: VAEConfig, data_dir: str | None = None, start_epoch: int = 0) -> Datasets:
+    """The config's dataset (vae.data's search rules), its subset of the training images, all test images."""
+    x_train, _ = data.load_vectors("train", config.dataset, data_dir, config.subset)
+    x_test, y_test = data.load_vectors("test", config.dataset, data_dir)
+    return make_datasets(config, x_train, x_test, y_test, start_epoch)
+
+
+def new_model(config: VAEConfig, jit_compile: bool = True) -> keras.Model:
+    """A fresh compiled VAE, its initial weights fixed by config.seed (jit_compile=False: for benchmarks only)."""
+    keras.utils.set_random_seed(config.seed)
+    return build_vae(config, jit_compile=jit_compile)
+
+
+class StopFlag:
+    """Set to stop training after the current batch (train.py sets it on SIGINT/SIGTERM)."""
+
+    requested = False
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """Within one epoch: the stop flag after each batch, progress in status.json (if run_dir) and a
+    bar on a terminal (keras.utils.Progbar; none in train.log)."""
+
+    def __init__(self, steps: int, stop: StopFlag, run_dir: Path | None = None, title: str = "") -> None:
+        super().__init__()
+        self.steps, self.stop, self.run_dir = steps, stop, run_dir
+        self.interrupted, self.last_write = False, 0.0
+        if title and sys.stdout.isatty():
+            print(title)
+        self.bar = keras.utils.Progbar(
+            steps, verbose=1 if sys.stdout.isatty() else 0, stateful_metrics=["loss", "reconstruction", "kl"]
+        )
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        done = min(batch + 1, self.steps)
+        self.bar.update(done, values=[(k, float(v)) for k, v in (logs or {}).items()])
+        now = time.time()
+        if self.run_dir is not None and now - self.last_write > STATUS_EVERY_SECONDS:
+            self.last_write = now
+            io.write_status(self.run_dir, progress=round(done / self.steps, 3))
+        if self.stop.requested:
+            self.interrupted = True
+            self.model.stop_training = True
+
+
+def train_epoch(model: keras.Model, datasets: Datasets, progress: EpochProgress | None = None) -> dict | None:
+    """One pass over the training batches: the epoch's mean loss, reconstruction and kl, or None if stopped."""
+    callbacks = [progress] if progress is not None else []
+    fit = model.fit(datasets.train, epochs=1, verbose=0, shuffle=False, callbacks=callbacks).history
+    if progress is not None and progress.interrupted:
+        return None  # a partial epoch is not committed
+    return {key: float(values[-1]) for key, values in fit.items()}
+
+
+def run_epoch(model: keras.Model, datasets: Datasets, progress: EpochProgress | None = None) -> dict | None:
+    """train_epoch, then the test set: a history entry without its epoch number, or None if stopped."""
+    t0 = time.time()
+    entry = train_epoch(model, datasets, progress)
+    if entry is None:
+        return None
+    val = model.evaluate(datasets.test, verbose=0, return_dict=True)
+    entry |= {f"val_{key}": float(value) for key, value in val.items()}
+    entry["seconds"] = round(time.time() - t0, 3)
+    return entry
+
+
+def commit(run_dir: Path, model: keras.Model, config: VAEConfig, history: list[dict]) -> None:
+    """Write the epoch len(history): its sample sheet first, then model and history.json (the commit)."""
+    epoch = len(history)
+    sheet = generate.sample_sheet(model, seed=config.seed)
+    io.atomic_write_bytes(run_dir / "samples" / f"epoch_{epoch:03d}.png", generate.to_png(sheet, scale=2))
+    io.commit_epoch(run_dir, model, history)
+
+
+def summary(entry: dict, config: VAEConfig) -> str:
+    return (
+        f"epoch {entry['epoch']}/{config.epochs}  loss {entry['loss']:.2f} (rec {entry['reconstruction']:.2f} + "
+        f"{config.kl_weight:g} x kl {entry['kl']:.2f})  test {entry['val_loss']:.2f}  {entry['seconds']:.1f}s"
+    )
+
+
+def train_run(
+    run_dir: Path,
+    config: VAEConfig,
+    model: keras.Model,
+    history: list[dict],
+    stop: StopFlag,
+    data_dir: str | None = None,
+) -> str:
+    """Train epochs len(history)+1 .. config.epochs into run_dir, committing each; then the test
+    latents, metrics and the final status. Returns the final state: 'finished' or 'cancelled'."""
+    start = len(history)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for stale in run_dir.rglob(".*.tmp*"):  # half-written files of a killed run: never read, only taking disk
+        stale.unlink(missing_ok=True)
+    io.atomic_write_json(run_dir / "config.json", config.to_dict())
+    io.write_status(
+        run_dir, state="running", epoch=start, epochs=config.epochs, progress=0.0, pid=os.getpid(),
+        process_created=io.process_created(), started=time.time(), message="loading data", finished=None,
+    )  # fmt: skip
+    datasets = load_datasets(config, data_dir, start)
+    io.write_status(run_dir, message="")
+
+    for epoch in range(start, config.epochs):
+        progress = EpochProgress(datasets.steps, stop, run_dir, title=f"epoch {epoch + 1}/{config.epochs}")
+        entry = run_epoch(model, datasets, progress)
+        if entry is None:
+            break
+        history.append({"epoch": epoch + 1, **entry})
+        commit(run_dir, model, config, history)
+        io.write_status(run_dir, epoch=epoch + 1, progress=0.0)
+        print(summary(history[-1], config), file=sys.stderr, flush=True)
+        if stop.requested:
+            break
+
+    z_mean, z_log_var = model.encode(datasets.x_test)
+    labels = datasets.y_test.astype(np.uint8)
+    io.atomic_save_npz(run_dir / "latents.npz", mean=z_mean, log_var=z_log_var, labels=labels)
+    if history and not stop.requested:
+        evaluate.write_metrics(run_dir, model, datasets.x_test, cheap=True)
+    state = "cancelled" if stop.requested else "finished"
+    io.write_status(run_dir, state=state, message=f"{state} after epoch {len(history)}", finished=time.time())
+    return state
