@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests import pg_cluster
 from tests.pg_cluster import cluster_or_skip
 from vae import limits
 from vae.board import Board, BoardError, BoardLimits, default_url, landed_share, new_session_id
 
+CHECKOUT = Path(__file__).resolve().parents[1]
 RUN = "pretrained/elbo-kl1"
 KNOWN = {RUN, "runs/other"}
 CODE = (np.array([0.5, -1.25], np.float32), np.array([-3.0, -2.5], np.float32))
@@ -372,6 +377,52 @@ def test_a_polling_page_sees_every_row_committed_while_it_polls(open_board):
     done.set()
     poller.join(timeout=60)
     assert seen == sorted(ids) and len(ids) == 20
+
+
+SERVER_PROCESS = """
+import sys, threading, time
+import numpy as np
+from vae.board import Board, BoardError, BoardLimits, new_session_id
+board = Board(sys.argv[1], limits=BoardLimits(max_submissions=15))
+accepted = []
+def student():
+    time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+    try:
+        accepted.append(board.submit("default", new_session_id(), 4, np.zeros(784), "r", ([0, 0], [0, 0]), known_runs={"r"}))
+    except BoardError:
+        pass
+threads = [threading.Thread(target=student) for _ in range(10)]
+[thread.start() for thread in threads]
+[thread.join() for thread in threads]
+print(len(accepted))
+"""
+
+
+def test_two_server_processes_share_one_board_and_its_limit(url):
+    start_at = str(time.time() + 3)  # both processes importing first, then twenty submissions at once
+    servers = [
+        subprocess.Popen(
+            [sys.executable, "-c", SERVER_PROCESS, url, start_at], stdout=subprocess.PIPE, text=True, cwd=CHECKOUT
+        )
+        for _ in range(2)
+    ]
+    accepted = [int(server.communicate(timeout=120)[0]) for server in servers]
+    board = Board(url)
+    assert sum(accepted) == 15 == len(board.all("default"))
+    board.close()
+
+
+def test_missing_postgresql_skips_locally_and_fails_in_ci(monkeypatch):
+    def no_binaries():
+        raise pg_cluster.PostgresUnavailable("no PostgreSQL here")
+
+    monkeypatch.setattr(pg_cluster, "bin_dir", no_binaries)
+    monkeypatch.setattr(pg_cluster, "IN_CI", False)
+    with pytest.raises(pytest.skip.Exception, match="no PostgreSQL here"), cluster_or_skip():
+        pass
+    monkeypatch.setattr(pg_cluster, "IN_CI", True)
+    with pytest.raises(pytest.fail.Exception, match="CI=true"), cluster_or_skip():
+        pass
 
 
 # ------------------------------------------------------------------ the 15-NN share
