@@ -2,7 +2,7 @@
 
     python train.py --kl-weight 1 --epochs 30 --out runs/my-run
     python train.py --out runs/my-run --epochs 50 --resume      # continue to epoch 50
-    python train.py --subset 2000 --epochs 2 --out runs/quick    # a one-minute demo
+    python train.py --subset 2000 --epochs 2 --out runs/quick    # a quick demo
 
 After every epoch RUN_DIR gets the model, history.json, samples/epoch_NNN.png and
 status.json, each written atomically. Ctrl-C or SIGTERM stops after the current batch

@@ -1,4 +1,4 @@
-"""Issue 4, target 2: a 10-epoch retrain on all 60,000 images, started as the app starts it, within a lecture pause.
+"""A 10-epoch retrain on all 60,000 images, started as the app starts it, within a lecture pause.
 
     VAE_DATA_DIR=... python -m benchmarks.retrain_pause [--epochs 10] [--subset N]
 
@@ -11,9 +11,9 @@ it went: Python + TensorFlow start-up, loading MNIST, each epoch (the first incl
 XLA compilation), and the tail (test-set latents, metrics.json). Target: <= 60 s.
 
 The machine is shared: the load average is printed at start, at its highest while
-polling, and at the end. Wall times grow with it; the CPU seconds train.py used (read
-from /proc while it runs) do much less, and halved they bound the wall time on two
-idle cores from below.
+polling, and at the end. Wall times grow with it; the CPU seconds train.py used (sampled
+with psutil while it runs) do much less, and divided by the core count they bound the
+wall time on idle cores from below.
 """
 
 from __future__ import annotations

@@ -11,10 +11,9 @@ pixels decaying into subnormal floats would slow every step; TensorFlow flushes 
 
 The baseline is the seed tutorial's loop on a fresh copy of the same model: a Python
 loop over from_tensor_slices(x).shuffle(60000).batch(128), an eager GradientTape step
-(no tf.function), a keras.metrics.Mean updated per batch. It runs at a few hundred to a
-few thousand images/s, so it is timed over --seed-batches steps and extrapolated to the
-epoch: time to the first batch (filling the 60,000-image shuffle buffer) + median step
-x 469 steps.
+(no tf.function), a keras.metrics.Mean updated per batch. It is far slower than ours, so
+it is timed over --seed-batches steps and extrapolated to the epoch: time to the first
+batch (filling the 60,000-image shuffle buffer) + median step x 469 steps.
 
 The machine's fp32 matmul peak (2048^3, best of 10) is measured in the same run and the
 training step's share of it printed: FLOPs per image = 3 x forward (backward ~2x

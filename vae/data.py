@@ -293,9 +293,9 @@ def make_dataset(x: np.ndarray, batch_size: int, shuffle: bool = True, seed: int
     if binarize:
         # Dynamic binarization: a fresh Bernoulli draw of every pixel each time it is seen.
         ds = ds.map(lambda b: tf.cast(tf.random.uniform(tf.shape(b)) < b, tf.float32))
-    # tf.data's autotuner keeps a thread that, when an iterator is torn down at the end of each
-    # model.fit(epochs=1) of train.py, held fit's return for up to ~1.3 s (epochs came out as
-    # exactly 5.12 s; 4.1-5.1 s without it). A gather per batch needs no tuning.
+    # tf.data's autotuner keeps a thread that held back fit's return when the iterator is torn down
+    # at the end of each epoch (vae.training fits one epoch per call), and a gather per batch needs
+    # no tuning (benchmarks/train_throughput.py; benchmarks/README.md has its epoch times before and after).
     options = tf.data.Options()
     options.autotune.enabled = False
     return ds.prefetch(tf.data.AUTOTUNE).with_options(options)
