@@ -18,7 +18,6 @@ PAGES = (("explore", "🔢", True), ("train", "🏋️", False))
 
 
 def main() -> None:
-    st.set_page_config(page_title="VAE latent explorer", page_icon="🔢", layout="wide")
     frame.setup()
     pages = [
         st.Page(f"vae/ui/pages/{name}.py", title=t(f"nav.{name}"), icon=icon, url_path=name, default=default)

@@ -213,8 +213,8 @@ def train_button(at: AppTest):
 def test_retraining_runs_to_the_end_and_the_run_appears_in_the_picker(app_roots, mnist_dir):
     at = training_page(start_app(run="runs/a"))
     at.slider(key="epochs").set_value(1)
-    at.selectbox(key="subset").set_value(2_000)
-    at.radio(key="kl_preset").set_value(next(k for k in at.radio(key="kl_preset").options if "(4)" in k))
+    at.selectbox(key="subset-en").set_value(2_000)
+    at.radio(key="kl_preset-en").set_value(next(k for k in at.radio(key="kl_preset-en").options if "(4)" in k))
     train_button(at).click().run()
     job = jobs.current(app_roots["runs"])
     assert job.settings == {"kl_weight": 4.0, "epochs": 1, "subset": 2000}
@@ -236,7 +236,7 @@ def test_retraining_runs_to_the_end_and_the_run_appears_in_the_picker(app_roots,
 def test_retraining_can_be_cancelled(app_roots, mnist_dir):
     at = training_page(start_app(run="runs/a"))
     at.slider(key="epochs").set_value(50)
-    at.selectbox(key="subset").set_value(2_000)
+    at.selectbox(key="subset-en").set_value(2_000)
     train_button(at).click().run()
     poll(at, app_roots["runs"], lambda job: job.status.get("state") == "running")
     at.button(key="cancel").click().run()

@@ -189,3 +189,19 @@ def grid_slide_png(grid: np.ndarray, n: int, extent: float, scale: int = 4) -> b
     buffer = io.BytesIO()
     page.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def typical_codes(means: np.ndarray, labels: np.ndarray) -> dict[int, np.ndarray]:
+    """For each digit present, the code of the test image nearest that digit's median code: a typical 4,
+    never an average of codes that no image has."""
+    typical = {}
+    for digit in np.unique(labels):
+        codes = means[labels == digit]
+        typical[int(digit)] = codes[np.argmin(((codes - np.median(codes, axis=0)) ** 2).sum(axis=1))]
+    return typical
+
+
+def strip_png(images: np.ndarray, scale: int = 4) -> bytes:
+    """(N, 784) decoded images side by side, upscaled with crisp pixels: a slide-sized strip."""
+    cells = np.asarray(images).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
+    return to_png(np.concatenate(list(cells), axis=1), scale=scale)

@@ -15,7 +15,7 @@ from vae import catalog, generate
 from vae.io import Run
 from vae.limits import Z_LIMIT
 from vae.pad import latent_pad
-from vae.ui import figures, loaders, own_digit, point
+from vae.ui import figures, loaders, own_digit, point, walk
 from vae.ui.i18n import t
 from vae.ui.own_digit import STAR_KEY
 from vae.ui.widgets import show
@@ -33,6 +33,7 @@ def point_panels(info: catalog.RunInfo) -> None:
     with right:
         map_panel(info, run)
     own_digit.own_digit_panel(info, run)
+    walk.walk_panel(info, run)
 
 
 def digit_panel(info: catalog.RunInfo, run: Run) -> None:
@@ -80,7 +81,7 @@ def session_scatter(info: catalog.RunInfo, run: Run, here: tuple[float, float], 
     cached = st.session_state.get("scatter_figure")
     if cached is None or cached[0] != shows:
         cached = st.session_state.scatter_figure = (shows, figures.scatter_figure(run.latents, here, picked, star))
-    return figures.place_overlays(cached[1], here, star)
+    return figures.place_overlays(cached[1], here, star, st.session_state.get(walk.PATH_KEY))
 
 
 def picked_digit(info: catalog.RunInfo, run: Run, row: int) -> None:

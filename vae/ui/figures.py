@@ -45,8 +45,16 @@ def _set(fig: go.Figure, meta: str, x, y) -> None:
     fig.update_traces(x=np.atleast_1d(x), y=np.atleast_1d(y), selector=lambda trace: trace.meta == meta)
 
 
-def place_overlays(fig: go.Figure, here: tuple[float, float] | None, star: dict | None) -> go.Figure:
-    """Move the point and the own digit's star and ellipse on a scatter_figure (None hides them)."""
+def place_overlays(fig: go.Figure, here: tuple[float, float] | None, star: dict | None, path=None) -> go.Figure:
+    """Move the point, the own digit's star and ellipse and the walk's path (z_start, z_end, steps) on a
+    scatter_figure (None hides each)."""
+    if path is None:
+        _set(fig, "path", [], [])
+    else:
+        z_start, z_end, steps = path
+        along = np.linspace(0.0, 1.0, steps)[:, None]
+        line = (1 - along) * np.asarray(z_start)[:2] + along * np.asarray(z_end)[:2]
+        _set(fig, "path", line[:, 0], line[:, 1])
     _set(fig, "point", *(([], []) if here is None else here))
     _set(fig, "halo", *(([], []) if here is None else here))
     if star is None:

@@ -46,6 +46,7 @@ def first_visit() -> None:
 
 def setup() -> Frame:
     choose_language()
+    st.set_page_config(page_title=t("frame.page_title"), page_icon="🔢", layout="wide")
     runs = catalog.list_runs()
     info = sidebar.run_picker(runs)
     if info is not None:

@@ -56,6 +56,13 @@ def t(key: str, lang: str | None = None, **values) -> str:
     return text.format(**values) if values else text
 
 
+def keyed(name: str) -> str:
+    """A widget key for a widget whose options are translated (a selectbox, a radio). Streamlit sends such a
+    widget's value as its option's text, which names no option in another language: a key of its own per
+    language lets the widget start afresh instead of returning text that is not an option."""
+    return f"{name}-{language()}"
+
+
 def pick_language(query_lang: str | None, locale: str | None) -> tuple[str, str | None]:
     """(language, note or None): ?lang= first, else the browser's locale, else English. A bad ?lang= is
     ignored with a note, never an error."""

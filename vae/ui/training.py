@@ -13,7 +13,7 @@ from vae import catalog, jobs
 from vae.config import KL_PRESETS
 from vae.limits import FULL_DATA_RETRAIN, RETRAIN_DEFAULT_EPOCHS, RETRAIN_EPOCHS
 from vae.ui import figures, loaders, sidebar
-from vae.ui.i18n import t
+from vae.ui.i18n import keyed, language, t
 
 KL_CHOICES = sorted({*(m * 10.0**e for e in range(-4, 1) for m in (1, 2, 5)), 10.0, *KL_PRESETS.values()})
 SUBSETS = (0, 10_000, 2_000)  # 0: all 60,000 training images
@@ -26,18 +26,22 @@ def training_panel() -> None:
     runs_dir = catalog.roots()["runs"]
     left, right = st.columns([1, 2], gap="large")
     with left:
-        presets = {t(f"train.preset_{i}"): weight for i, weight in enumerate(KL_PRESETS.values())}
-        preset = st.radio("kl_weight", [*presets, t("train.other")], key="kl_preset", horizontal=True)
-        if preset in presets:
-            kl_weight = presets[preset]
-        else:
+        lang = language()  # bound now: a format_func may be called outside this script run
+        presets = [*KL_PRESETS.values(), None]  # None: another weight, on a log scale
+        kl_weight = st.radio(
+            "kl_weight", presets, key=keyed("kl_preset"), horizontal=True,
+            format_func=lambda w: t("train.other", lang) if w is None else t(f"train.preset_{presets.index(w)}", lang),
+        )  # fmt: skip
+        if kl_weight is None:
             kl_weight = st.select_slider(
                 t("train.kl_log"), KL_CHOICES, value=1.0, key="kl_other", format_func=lambda v: f"{v:g}"
             )
         epochs = st.slider(
             t("train.epochs"), int(RETRAIN_EPOCHS.low), int(RETRAIN_EPOCHS.high), RETRAIN_DEFAULT_EPOCHS, key="epochs"
         )
-        subset = st.selectbox(t("train.data"), SUBSETS, format_func=lambda n: t(f"train.subset_{n}"), key="subset")
+        subset = st.selectbox(
+            t("train.data"), SUBSETS, format_func=lambda n: t(f"train.subset_{n}"), key=keyed("subset")
+        )
         if st.button(t("train.start"), type="primary", key="train"):
             try:
                 jobs.start(runs_dir, kl_weight, epochs, subset or None)
