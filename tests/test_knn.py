@@ -32,12 +32,13 @@ def test_a_tie_goes_to_the_smaller_label():
     assert knn_vote(np.zeros((1, 2)), reference, np.array([7, 3]), k=2).tolist() == [3]
 
 
-def test_blocks_give_the_same_votes_as_one_pass(monkeypatch):
+def test_a_full_board_in_high_dimensions_agrees_too():
     rng = np.random.default_rng(1)
-    reference, labels, points = rng.normal(size=(300, 2)), rng.integers(0, 10, 300), rng.normal(size=(50, 2))
-    whole = knn_vote(points, reference, labels)
-    monkeypatch.setattr("vae.knn._CHUNK_ELEMENTS", 700)  # two rows per block
-    np.testing.assert_array_equal(knn_vote(points, reference, labels), whole)
+    reference, labels, points = rng.normal(size=(300, 16)), rng.integers(0, 10, 300), rng.normal(size=(50, 16))
+    np.testing.assert_array_equal(
+        knn_vote(points, reference, labels, k=1), brute_force_vote(points, reference, labels, 1)
+    )
+    np.testing.assert_array_equal(knn_vote(points, reference, labels), brute_force_vote(points, reference, labels, 15))
 
 
 def test_k_beyond_the_reference_set_uses_all_of_it():

@@ -7,9 +7,9 @@ foreign-digit view ask the same question of the same test codes.
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial import KDTree
 
 K_NEIGHBOURS = 15
-_CHUNK_ELEMENTS = 4_000_000  # distances computed per block: 32 MB of float64, whatever the number of points
 
 
 def knn_vote(
@@ -31,17 +31,10 @@ def knn_vote(
         raise ValueError("the vote needs at least one reference point and k >= 1")
     k = min(k, len(reference))
     classes, label_index = np.unique(labels, return_inverse=True)
-    votes = np.empty(len(points), dtype=np.intp)
-    squared_norms = np.einsum("ij,ij->i", reference, reference)
-    rows_per_chunk = max(1, _CHUNK_ELEMENTS // len(reference))
-    for start in range(0, len(points), rows_per_chunk):
-        chunk = points[start : start + rows_per_chunk]
-        # |p - r|^2 without the |p|^2 term, which is the same for every r of one point.
-        distances = squared_norms[None, :] - 2.0 * chunk @ reference.T
-        nearest = np.argpartition(distances, k - 1, axis=1)[:, :k]
-        neighbour_classes = label_index[nearest]
-        # One bincount over all rows: row i's classes are offset by i * n_classes.
-        offsets = np.arange(len(chunk))[:, None] * len(classes)
-        tally = np.bincount((neighbour_classes + offsets).ravel(), minlength=len(chunk) * len(classes))
-        votes[start : start + len(chunk)] = tally.reshape(len(chunk), len(classes)).argmax(axis=1)
-    return classes[votes]
+    # A k-d tree, not all N x M distances: a full board against 10,000 test codes in milliseconds.
+    _, nearest = KDTree(reference).query(points, k=[*range(1, k + 1)])  # a list keeps (N, k) even for k = 1
+    neighbour_classes = label_index[nearest]
+    # One bincount over all rows: row i's classes are offset by i * n_classes.
+    offsets = np.arange(len(points))[:, None] * len(classes)
+    tally = np.bincount((neighbour_classes + offsets).ravel(), minlength=len(points) * len(classes))
+    return classes[tally.reshape(len(points), len(classes)).argmax(axis=1)]
