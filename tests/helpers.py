@@ -137,3 +137,91 @@ def image_bytes(image: Image.Image, fmt: str, **params) -> bytes:
 def digit_png(**drawing) -> bytes:
     """draw_digit(**drawing) as a PNG file: what a user uploads."""
     return image_bytes(draw_digit(**drawing), "PNG")
+
+
+def pad_drawing(strokes: list[list[tuple[float, float]]], side: int = 280, pen: float = 24) -> np.ndarray:
+    """Strokes (points in a side x side canvas) drawn white on black with a round pen, antialiased by 4x
+    supersampling: what the drawing pad's canvas holds (uint8, side x side)."""
+    supersample = 4
+    big = Image.new("L", (side * supersample, side * supersample), 0)
+    draw = ImageDraw.Draw(big)
+    width = round(pen * supersample)
+    for stroke in strokes:
+        points = [(x * supersample, y * supersample) for x, y in stroke]
+        if len(points) > 1:
+            draw.line(points, fill=255, width=width, joint="curve")
+        for x, y in (points[0], points[-1]):  # round caps
+            draw.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=255)
+    return np.asarray(big.reduce(supersample))
+
+
+def arc(cx: float, cy: float, rx: float, ry: float, start: float = 0, end: float = 360, n: int = 40) -> list:
+    """Points along an ellipse's arc (degrees, clockwise on screen), for pad_drawing's strokes."""
+    angles = np.radians(np.linspace(start, end, n))
+    return [(cx + rx * np.cos(a), cy + ry * np.sin(a)) for a in angles]
+
+
+# ----------------------------------------------------------------- photos of a digit, and what real photos add
+
+PHOTO_PAPER, PHOTO_INK = 0.88, 0.12  # grey paper and ink as a phone camera sees them
+
+
+def digit_photo(digit: np.ndarray, side: int = 160, seed: int = 0) -> tuple[np.ndarray, tuple[int, int, int]]:
+    """A digit (white on black, uint8 or [0, 1], any size) as a photo of pen on paper: dark ink on grey paper,
+    the digit 55 % of the side, somewhere inside. Returns (float32 grayscale in [0, 1], (top, left, height))."""
+    height = int(side * 0.55)
+    scale = 255.0 if np.asarray(digit).dtype == np.uint8 else 1.0
+    ink = Image.fromarray(np.asarray(digit, np.float32) / scale, mode="F").resize((height, height), Image.BILINEAR)
+    top, left = np.random.default_rng(seed).integers(side // 8, side - height - side // 8, 2)
+    photo = np.full((side, side), PHOTO_PAPER, np.float32)
+    photo[top : top + height, left : left + height] -= (PHOTO_PAPER - PHOTO_INK) * np.clip(np.asarray(ink), 0, 1)
+    return photo, (int(top), int(left), height)
+
+
+def with_specks(photo: np.ndarray, box: tuple[int, int, int], count: int = 6, seed: int = 0) -> np.ndarray:
+    """Dust and dirt: count dark squares of 2x2 to 6x6 pixels, anywhere they do not touch the digit."""
+    rng, out, (top, left, height) = np.random.default_rng(seed), photo.copy(), box
+    placed = 0
+    while placed < count:
+        size = int(rng.integers(2, 7))
+        y, x = rng.integers(0, photo.shape[0] - size, 2)
+        if top - size - 3 < y < top + height + 3 and left - size - 3 < x < left + height + 3:
+            continue
+        out[y : y + size, x : x + size] = PHOTO_INK
+        placed += 1
+    return out
+
+
+def with_corner_shadow(photo: np.ndarray, depth: float, corner: tuple[int, int] = (1, 1)) -> np.ndarray:
+    """A hand's or a phone's shadow: the picture darkened by depth (0.25: 25 %) inside a soft-edged disc of
+    radius 0.55 side about a corner ((1, 1): bottom right)."""
+    from scipy import ndimage
+
+    rows, cols = np.indices(photo.shape) / photo.shape[0]
+    inside = ((rows - corner[0]) ** 2 + (cols - corner[1]) ** 2 < 0.55**2).astype(np.float32)
+    return photo * (1 - depth * ndimage.gaussian_filter(inside, photo.shape[0] / 80))
+
+
+def with_gradient(photo: np.ndarray, depth: float) -> np.ndarray:
+    """Light from one side: brightness falling linearly by depth from the top left to the bottom right."""
+    rows, cols = np.indices(photo.shape) / photo.shape[0]
+    return photo * (1 - depth * (rows + cols) / 2)
+
+
+def with_ruled_lines(
+    photo: np.ndarray, box: tuple[int, int, int], darkness: float, through_digit: bool = False
+) -> np.ndarray:
+    """Ruled paper: horizontal lines every side / 8 pixels, darkness (0.15: light blue) below the paper; by
+    default none crosses the digit."""
+    out, (top, _, height) = photo.copy(), box
+    spacing, width = max(8, photo.shape[0] // 8), max(1, photo.shape[0] // 200)
+    for y in range(spacing // 2, photo.shape[0], spacing):
+        if through_digit or not top - 3 <= y <= top + height + 3:
+            out[y : y + width] *= 1 - darkness
+    return out
+
+
+def aligned_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference of two 28x28s at the best one-pixel shift: centring rounds to whole pixels."""
+    shifts = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    return min(float(np.abs(np.roll(a, shift, axis=(0, 1)) - b).mean()) for shift in shifts)

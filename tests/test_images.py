@@ -8,20 +8,28 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers import draw_digit
+from tests.helpers import (
+    aligned_difference,
+    arc,
+    digit_photo,
+    draw_digit,
+    pad_drawing,
+    with_corner_shadow,
+    with_gradient,
+    with_ruled_lines,
+    with_specks,
+)
 from tests.upload_files import exif_rotated_jpeg, nasty_corpus
-from vae.images import ImageError, digit_from_upload, preprocess_digit
+from vae.images import ImageError, area_weights, digit_from_upload, preprocess_digit
+
+# Mean |difference| at the best one-pixel alignment between a flawed photo's 28x28 and the clean one's.
+# For scale: a digit against itself shifted by one pixel differs by about 0.1 (benchmarks/preprocess_robustness.py).
+PHOTO_TOLERANCE = 0.03
 
 
 def assert_mnist_like(digit: np.ndarray) -> None:
     assert digit.shape == (28, 28) and digit.dtype == np.float32
     assert np.isfinite(digit).all() and digit.min() >= 0.0 and digit.max() <= 1.0
-
-
-def aligned_difference(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean absolute difference at the best one-pixel shift: centring rounds to whole pixels."""
-    shifts = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
-    return min(float(np.abs(np.roll(a, shift, axis=(0, 1)) - b).mean()) for shift in shifts)
 
 
 # ------------------------------------------------------------------ the digit itself
@@ -87,6 +95,99 @@ def test_a_lone_speck_in_a_wide_image_still_gives_a_valid_digit():
     pixels = np.zeros((3, 5000), dtype=np.float32)
     pixels[1, [0, 4999]] = 1.0  # the bounding box spans 5000 pixels with nothing between
     assert_mnist_like(preprocess_digit(Image.fromarray(pixels, mode="F")))
+
+
+# ------------------------------------------------------------------ the specification's exact rules
+
+
+def test_area_averaging_gives_each_output_pixel_the_mean_of_its_share():
+    np.testing.assert_array_equal(area_weights(3, 2), [[2 / 3, 1 / 3, 0], [0, 1 / 3, 2 / 3]])
+    np.testing.assert_array_equal(area_weights(2, 4), [[1, 0], [1, 0], [0, 1], [0, 1]])  # enlarging repeats
+    assert np.allclose(area_weights(97, 20).sum(axis=1), 1.0)  # a mean: uniform ink stays uniform
+
+
+def as_image(ink: np.ndarray) -> Image.Image:
+    return Image.fromarray(np.asarray(ink, np.float32), mode="F")
+
+
+def test_the_shorter_side_rounds_half_up_and_a_flat_block_stays_flat():
+    block = np.zeros((60, 60), np.float32)
+    block[10:50, 20:25] = 1.0  # 40 x 5: the width becomes 5 * 20 / 40 = 2.5 -> 3 (round() would give 2)
+    digit = preprocess_digit(as_image(block))
+    rows, cols = np.nonzero(digit)
+    assert (rows.max() - rows.min() + 1, cols.max() - cols.min() + 1) == (20, 3)
+    assert digit[digit > 0].min() == 1.0  # area averaging of a flat block: no ringing, no soft edge
+
+
+def test_a_centre_of_mass_halfway_between_pixels_rounds_up():
+    bar = np.zeros((100, 100), np.float32)
+    bar[10:90, 45:55] = 1.0  # fitted to 20 x 3: its centre of mass is at row 9.5, column 1
+    rows, cols = np.nonzero(preprocess_digit(as_image(bar)))
+    assert (rows.min(), cols.min()) == (5, 13)  # 14 - 9.5 = 4.5 -> 5 (round() would give 4); 14 - 1 = 13
+
+
+# ------------------------------------------------------------------ the digit's parts
+
+
+def digit_box(digit: np.ndarray) -> tuple[int, int]:
+    rows, cols = np.nonzero(digit > 0.05)
+    return rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+
+
+def test_a_stray_tap_far_from_the_digit_is_dropped():
+    three = [arc(140, 95, 50, 45, -160, 90), arc(140, 185, 55, 50, -90, 160)]
+    clean = preprocess_digit(as_image(pad_drawing(three) / 255))
+    tapped = preprocess_digit(as_image(pad_drawing([*three, [(25, 260)]]) / 255))
+    np.testing.assert_array_equal(tapped, clean)
+
+
+def test_the_pieces_of_a_digit_drawn_apart_are_kept():
+    body = [(110, 50), (100, 130), *arc(140, 170, 50, 50, -120, 140)]
+    five = preprocess_digit(as_image(pad_drawing([body, [(118, 45), (200, 45)]]) / 255))
+    body_only = preprocess_digit(as_image(pad_drawing([body]) / 255))
+    assert five.sum() > body_only.sum() + 5  # the bar is there
+    four = preprocess_digit(as_image(pad_drawing([[(150, 40), (70, 160), (200, 160)], [(180, 100), (180, 250)]]) / 255))
+    assert digit_box(four)[0] == 20 and four[18:24].sum() > 5  # the upright reaches below the first stroke
+
+
+# ------------------------------------------------------------------ photos real people take
+
+SOURCES = {  # digits as a pen draws them, white on black
+    "7": pad_drawing([[(80, 60), (200, 60), (120, 230)]]),
+    "0": pad_drawing([arc(140, 140, 60, 95)]),
+    "2": pad_drawing([[*arc(140, 95, 55, 50, 180, 380), (80, 230), (210, 230)]]),
+}
+FLAWS = {
+    "specks 2-6 px": lambda photo, box: with_specks(photo, box),
+    "corner shadow 15 %": lambda photo, box: with_corner_shadow(photo, 0.15),
+    "corner shadow 25 %": lambda photo, box: with_corner_shadow(photo, 0.25, corner=(0, 1)),
+    "corner shadow 35 %": lambda photo, box: with_corner_shadow(photo, 0.35, corner=(1, 0)),
+    "lighting gradient 40 %": lambda photo, box: with_gradient(photo, 0.4),
+    "ruled paper, light lines": lambda photo, box: with_ruled_lines(photo, box, 0.15),
+    "ruled paper, dark lines": lambda photo, box: with_ruled_lines(photo, box, 0.3),
+    "all of them": lambda photo, box: with_ruled_lines(
+        with_gradient(with_corner_shadow(with_specks(photo, box), 0.25), 0.3), box, 0.3
+    ),
+}
+
+
+@pytest.mark.parametrize("side", [160, 400, 1000])
+@pytest.mark.parametrize("flaw", sorted(FLAWS))
+def test_a_flawed_photo_gives_the_clean_photos_digit(flaw, side):
+    for name, source in SOURCES.items():
+        photo, box = digit_photo(source, side)
+        clean = preprocess_digit(as_image(photo))
+        flawed = preprocess_digit(as_image(np.clip(FLAWS[flaw](photo, box), 0, 1)))
+        difference = aligned_difference(flawed, clean)
+        assert difference <= PHOTO_TOLERANCE, f"a {name} at {side} px with {flaw}: {difference:.3f}"
+
+
+def test_a_digit_on_unevenly_lit_dark_paper_is_found_too():
+    photo, _ = digit_photo(SOURCES["7"], 300)
+    chalk = 1.0 - photo  # light ink on dark paper
+    clean = preprocess_digit(as_image(chalk))
+    lit = preprocess_digit(as_image(chalk + 0.45 * np.indices(chalk.shape)[1] / chalk.shape[1]))
+    assert aligned_difference(lit, clean) <= PHOTO_TOLERANCE
 
 
 # ----------------------------------------------------------------- the upload path

@@ -13,9 +13,9 @@ import subprocess
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
-from tests.helpers import ROOT, skip_or_fail
+from tests.helpers import ROOT, arc, pad_drawing, skip_or_fail
 from vae.images import RULES, ImageError, preprocess_digit
 from vae.inference import NumpyVAE
 from vae.packing import layers_of, pack_network
@@ -47,47 +47,29 @@ console.log(JSON.stringify(results));
 # ----------------------------------------------------------------- the corpus
 
 
-def drawing(strokes: list[list[tuple[float, float]]], side: int = 280, pen: float = 24, supersample: int = 4):
-    """Strokes (points in a side x side canvas) drawn white on black with a round pen, antialiased by
-    supersampling: what the pad's canvas holds."""
-    big = Image.new("L", (side * supersample, side * supersample), 0)
-    draw = ImageDraw.Draw(big)
-    width = round(pen * supersample)
-    for stroke in strokes:
-        points = [(x * supersample, y * supersample) for x, y in stroke]
-        if len(points) > 1:
-            draw.line(points, fill=255, width=width, joint="curve")
-        for x, y in (points[0], points[-1]):  # round caps
-            draw.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=255)
-    return np.asarray(big.reduce(supersample))
-
-
-def arc(cx, cy, rx, ry, start=0.0, end=360.0, n=40) -> list[tuple[float, float]]:
-    angles = np.radians(np.linspace(start, end, n))
-    return [(cx + rx * np.cos(a), cy + ry * np.sin(a)) for a in angles]
-
-
 def drawings() -> dict[str, np.ndarray]:
     """Digits as people draw them on the pad, and the awkward cases of steps 3-7."""
     return {
-        "7": drawing([[(80, 60), (200, 60), (120, 230)]]),
-        "1 upright (symmetric: a centring tie)": drawing([[(140, 40), (140, 240)]]),
-        "0": drawing([arc(140, 140, 60, 95)]),
-        "8": drawing([arc(140, 90, 45, 45), arc(140, 185, 55, 50)]),
-        "4 in two strokes that do not touch": drawing([[(150, 40), (70, 160), (200, 160)], [(180, 100), (180, 250)]]),
-        "5 with its bar apart": drawing(
+        "7": pad_drawing([[(80, 60), (200, 60), (120, 230)]]),
+        "1 upright (symmetric: a centring tie)": pad_drawing([[(140, 40), (140, 240)]]),
+        "0": pad_drawing([arc(140, 140, 60, 95)]),
+        "8": pad_drawing([arc(140, 90, 45, 45), arc(140, 185, 55, 50)]),
+        "4 in two strokes that do not touch": pad_drawing(
+            [[(150, 40), (70, 160), (200, 160)], [(180, 100), (180, 250)]]
+        ),
+        "5 with its bar apart": pad_drawing(
             [[(110, 50), (100, 130), *arc(140, 170, 50, 50, -120, 140)], [(118, 45), (200, 45)]]
         ),
-        "3 with a stray tap far away": drawing(
+        "3 with a stray tap far away": pad_drawing(
             [arc(140, 95, 50, 45, -160, 90), arc(140, 185, 55, 50, -90, 160), [(25, 260)]]
         ),
-        "small 2 in a corner": drawing([[*arc(60, 50, 25, 22, 180, 360), (35, 100), (90, 100)]]),
-        "dash (wide and flat)": drawing([[(40, 150), (240, 150)]]),
-        "a dot": drawing([[(200, 90)]]),
-        "9 touching the border": drawing([arc(140, 60, 70, 60), [(205, 60), (190, 279)]]),
-        "thin pen": drawing([[(80, 60), (200, 60), (120, 230)]], pen=6),
-        "two equal dots (a tie for the main part)": drawing([[(60, 140)], [(220, 140)]]),
-        "small canvas (196 px)": drawing([[(60, 40), (140, 40), (85, 160)]], side=196, pen=17),
+        "small 2 in a corner": pad_drawing([[*arc(60, 50, 25, 22, 180, 360), (35, 100), (90, 100)]]),
+        "dash (wide and flat)": pad_drawing([[(40, 150), (240, 150)]]),
+        "a dot": pad_drawing([[(200, 90)]]),
+        "9 touching the border": pad_drawing([arc(140, 60, 70, 60), [(205, 60), (190, 279)]]),
+        "thin pen": pad_drawing([[(80, 60), (200, 60), (120, 230)]], pen=6),
+        "two equal dots (a tie for the main part)": pad_drawing([[(60, 140)], [(220, 140)]]),
+        "small canvas (196 px)": pad_drawing([[(60, 40), (140, 40), (85, 160)]], side=196, pen=17),
     }
 
 

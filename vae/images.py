@@ -26,10 +26,10 @@ Every step computes in float64 from the float32 values, so both sides make the s
   2. Ink pixels: I >= INK_THRESHOLD * peak. Every other pixel is 0.
   3. Parts: the 8-connected groups of ink pixels. The main part has the most pixels (a tie goes
      to the part met first in raster order). Another part is kept when it has at least
-     PART_SHARE times the main part's pixels and its bounding box is at most NEAR_SHARE times
-     the main part's longer side away from the main part's box (the gap in rows or columns
-     between the boxes, whichever is larger). Pixels of the other parts are 0: specks, dust,
-     a stray tap, a ruled line away from the digit.
+     PART_SHARE times the main part's pixels and its bounding box lies inside the main part's
+     box grown on every side by NEAR_SHARE times the main part's longer side (rows and columns
+     as indices, box edges inclusive). Pixels of the other parts are 0: specks, dust, a stray
+     tap, a ruled line that runs past the digit without touching it.
   4. Crop to the bounding box of the kept parts: H x W.
   5. Fit: the longer side becomes BOX (20), the other floor(side * BOX / longer + 1/2), at least 1.
      Area averaging: output pixel i of n covers source [i * N / n, (i + 1) * N / n) of the N source
@@ -203,11 +203,10 @@ def digit_parts(ink: np.ndarray, rules: DigitRules = RULES) -> np.ndarray:
         [(r.start, r.stop - 1, c.start, c.stop - 1) for r, c in ndimage.find_objects(labels)]
     ).T
     main = int(np.argmax(counts))  # the first of equal counts: the part met first
-    gap = np.maximum.reduce(
-        [top - bottom[main], top[main] - bottom, left - right[main], left[main] - right, np.zeros_like(top)]
-    )
     reach = rules.near_share * max(bottom[main] - top[main] + 1, right[main] - left[main] + 1)
-    keep = (counts >= rules.part_share * counts[main]) & (gap <= reach)
+    near = (top >= top[main] - reach) & (bottom <= bottom[main] + reach)
+    near &= (left >= left[main] - reach) & (right <= right[main] + reach)
+    keep = (counts >= rules.part_share * counts[main]) & near
     keep[main] = True
     keep = np.concatenate([[False], keep])
     return np.where(keep[labels], ink, 0.0)
