@@ -31,7 +31,7 @@ def knn_vote(
         raise ValueError("the vote needs at least one reference point and k >= 1")
     k = min(k, len(reference))
     classes, label_index = np.unique(labels, return_inverse=True)
-    # A k-d tree, not all N x M distances: a full board against 10,000 test codes in milliseconds.
+    # A k-d tree rather than all N x M distances: a full board against 10,000 test codes on every poll.
     _, nearest = KDTree(reference).query(points, k=[*range(1, k + 1)])  # a list keeps (N, k) even for k = 1
     neighbour_classes = label_index[nearest]
     # One bincount over all rows: row i's classes are offset by i * n_classes.
