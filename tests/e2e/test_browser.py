@@ -18,8 +18,10 @@ from tests.helpers import digit_png
 from vae.ui.figures import MARKER_NAME
 from vae.ui.i18n import t
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-expect = playwright_api.expect
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture says so: a skip here, a failure in CI (importorskip would pass CI)
+    expect = None
 
 pytestmark = pytest.mark.e2e
 
