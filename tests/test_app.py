@@ -48,7 +48,7 @@ def start_app(**query) -> AppTest:
 def select_on_map(at: AppTest, selection: dict) -> AppTest:
     """Send the map chart a selection as the browser does (a widget state), so its on_select callback runs.
     Pins AppTest internals (_tree, _run) on purpose: AppTest has no plotly widget to drive."""
-    chart = next(e for e in at.get("plotly_chart") if e.key == "scatter")
+    chart = next(e for e in at.get("plotly_chart") if e.key == "scatter-0")
     states = at._tree.get_widget_states()
     state = states.widgets.add()
     state.id = chart.proto.id
@@ -164,7 +164,7 @@ def test_compare_view_shows_the_runs_side_by_side_on_shared_axes(app_roots):
 
 def test_an_uploaded_digit_is_encoded_and_can_move_the_sliders(app_roots):
     at = start_app(run="runs/a")
-    at.file_uploader(key="upload").set_value(("seven.png", digit_png(), "image/png")).run()
+    at.file_uploader(key="upload-0").set_value(("seven.png", digit_png(), "image/png")).run()
     no_errors(at)
     captions = [c for image in at.image for c in image.captions]
     assert "as the model sees it (28 x 28)" in captions and "its reconstruction" in captions
@@ -182,7 +182,7 @@ def test_an_uploaded_digit_is_encoded_and_can_move_the_sliders(app_roots):
 )
 def test_a_bad_upload_gets_a_message_in_the_page(app_roots, payload, message):
     at = start_app(run="runs/a")
-    at.file_uploader(key="upload").set_value(("digit.png", payload, "image/png")).run()
+    at.file_uploader(key="upload-0").set_value(("digit.png", payload, "image/png")).run()
     assert not at.exception
     assert len(at.error) == 1 and message in at.error[0].value
     at.slider(key="grid_n").set_value(12).run()  # and the app keeps working

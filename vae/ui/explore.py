@@ -15,10 +15,20 @@ from vae import catalog, generate
 from vae.io import Run
 from vae.limits import Z_LIMIT
 from vae.pad import latent_pad
-from vae.ui import figures, loaders, own_digit, point, walk
+from vae.ui import figures, loaders, own_digit, point, present, walk
 from vae.ui.i18n import t
 from vae.ui.own_digit import STAR_KEY
-from vae.ui.widgets import show
+from vae.ui.widgets import fresh, renew_widgets, show
+
+
+def reset_page() -> None:
+    """The reset button's callback: the point at the origin, nothing picked or selected, no own digit, the
+    walk back to its default, the grid at its default size."""
+    point.reset()
+    own_digit.forget_digit()
+    for key in ("grid_n", "digit_map", walk.PATH_KEY, "scatter_figure"):
+        st.session_state.pop(key, None)
+    renew_widgets()
 
 
 @st.fragment
@@ -27,13 +37,16 @@ def point_panels(info: catalog.RunInfo) -> None:
     (below): one fragment, since each of them moves the point or the star the others show."""
     run = loaders.run_of(info)
     own_digit.refresh(info)
-    left, right = st.columns([2, 3], gap="large")
-    with left:
-        digit_panel(info, run)
-    with right:
-        map_panel(info, run)
-    own_digit.own_digit_panel(info, run)
-    walk.walk_panel(info, run)
+    if present.shows("point"):
+        left, right = st.columns([2, 3], gap="large")
+        with left:
+            digit_panel(info, run)
+        with right:
+            map_panel(info, run)
+    if present.shows("own"):
+        own_digit.own_digit_panel(info, run)
+    if present.shows("walk"):
+        walk.walk_panel(info, run)
 
 
 def digit_panel(info: catalog.RunInfo, run: Run) -> None:
@@ -45,14 +58,14 @@ def digit_panel(info: catalog.RunInfo, run: Run) -> None:
             run.model, z=point.here(), extent=Z_LIMIT, latents=run.latents["mean"], labels=run.latents["labels"],
             key="pad", on_release=point.heard, size=280, moves=point.moves(),
         )  # fmt: skip
-        st.caption(t("digit.pad_caption"))
+        present.caption(t("digit.pad_caption"))
     else:
         for key in point.Z_KEYS:
             st.session_state.setdefault(key, 0.0)
         z1 = st.slider("z1", -Z_LIMIT, Z_LIMIT, step=0.1, key="z1", format="%.2f")
         z2 = st.slider("z2", -Z_LIMIT, Z_LIMIT, step=0.1, key="z2", format="%.2f")
         show(st, loaders.decode(info, [[z1, z2]])[0], t("digit.decoded", z1=z1, z2=z2))
-    st.caption(t("digit.caption"))
+    present.caption(t("digit.caption"))
 
 
 def map_panel(info: catalog.RunInfo, run: Run) -> None:
@@ -61,14 +74,14 @@ def map_panel(info: catalog.RunInfo, run: Run) -> None:
     here, picked = point.here(), point.picked(len(run.latents["mean"]))
     st.plotly_chart(
         session_scatter(info, run, here, picked),
-        key=point.MAP_KEY,
+        key=fresh(point.MAP_KEY),
         on_select=lambda: point.on_map_select(run.latents["mean"]),
         selection_mode=("points", "box"),
         config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "autoScale2d"]},
     )
     outside = int((np.abs(run.latents["mean"][:, :2]) > Z_LIMIT).any(axis=1).sum())
     caption = t("map.caption", z1=here[0], z2=here[1])
-    st.caption(caption + (t("map.outside", n=outside) if outside else ""))
+    present.caption(caption + (t("map.outside", n=outside) if outside else ""))
     if picked is not None:
         picked_digit(info, run, picked)
 
@@ -96,7 +109,7 @@ def picked_digit(info: catalog.RunInfo, run: Run, row: int) -> None:
     else:
         a.info(t("map.test_image_missing", row=row, label=label, why=why_not))
     show(b, loaders.decode(info, run.latents["mean"][row : row + 1, :2])[0], t("map.decoded_mean"), scale=5)
-    c.caption(t("map.blurrier"))
+    present.caption(t("map.blurrier"), c)
 
 
 @st.fragment
@@ -106,7 +119,7 @@ def grid_panel(info: catalog.RunInfo) -> None:
     controls, picture = st.columns([1, 3], gap="large")
     with controls:
         n = st.slider(t("grid.per_side"), 10, 30, 20, key="grid_n")
-        st.caption(t("grid.caption", n=n, z=Z_LIMIT))
+        present.caption(t("grid.caption", n=n, z=Z_LIMIT))
         png = loaders.grid_png(info.name, info.version, n)
         st.download_button(
             t("grid.download"), slide_png(info, n), file_name=f"{info.name.replace('/', '-')}-grid{n}.png",
@@ -114,7 +127,7 @@ def grid_panel(info: catalog.RunInfo) -> None:
         )  # fmt: skip
         show_map = st.toggle(t("grid.classifier_toggle"), key="digit_map")
         if show_map:
-            st.caption(t("grid.classifier_caption"))
+            present.caption(t("grid.classifier_caption"))
     with picture:
         fig = figures.grid_figure(png, n, point.here())
         if show_map:

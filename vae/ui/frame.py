@@ -12,7 +12,7 @@ import streamlit as st
 
 from vae import catalog
 from vae.io import RunError
-from vae.ui import i18n, loaders, point, sidebar
+from vae.ui import i18n, loaders, point, present, sidebar
 from vae.ui.i18n import t
 
 FRAME_KEY = "_frame"  # underscore: no widget has this key, so no page can send a value for it
@@ -40,7 +40,7 @@ def first_visit() -> None:
     if st.session_state.get("_url_read"):
         return
     st.session_state["_url_read"] = True
-    if point.from_query(st.query_params) == "bad":
+    if not point.from_query(st.query_params):
         st.toast(t("frame.bad_point"))
 
 
@@ -59,6 +59,10 @@ def setup() -> Frame:
     if info is not None:
         sidebar.run_facts(info)
     first_visit()
+    st.query_params.update({key: f"{value:.2f}" for key, value in zip(point.Z_KEYS, point.here(), strict=True)})
+    present.from_query()
+    st.sidebar.toggle(t("present.toggle"), key=present.PRESENT_KEY, help=t("present.help"))
+    present.sync_query()
     frame = st.session_state[FRAME_KEY] = Frame(runs, info)
     return frame
 

@@ -14,9 +14,9 @@ import streamlit as st
 from vae import catalog
 from vae.io import Run
 from vae.limits import MAX_UPLOAD_MB, UPLOAD_EXTENSIONS
-from vae.ui import loaders, point
+from vae.ui import loaders, point, present
 from vae.ui.i18n import t
-from vae.ui.widgets import show
+from vae.ui.widgets import fresh, show
 
 UPLOAD_KEY = "upload"
 STAR_KEY = "star"  # {"mean", "log_var"} of the own digit: the map draws it
@@ -46,7 +46,7 @@ def forget_digit() -> None:
 
 def on_upload(info: catalog.RunInfo) -> None:
     """The uploader's callback: a new file is read, checked and encoded; removing it forgets the digit."""
-    file = st.session_state.get(UPLOAD_KEY)
+    file = st.session_state.get(fresh(UPLOAD_KEY))
     if file is None:
         forget_digit()
         return
@@ -71,10 +71,10 @@ def own_digit_panel(info: catalog.RunInfo, run: Run) -> None:
     left, right = st.columns([1, 3], gap="large")
     with left:
         st.file_uploader(
-            t("own.upload_label", mb=MAX_UPLOAD_MB), type=list(UPLOAD_EXTENSIONS), key=UPLOAD_KEY,
+            t("own.upload_label", mb=MAX_UPLOAD_MB), type=list(UPLOAD_EXTENSIONS), key=fresh(UPLOAD_KEY),
             max_upload_size=MAX_UPLOAD_MB, on_change=on_upload, args=(info,),
         )  # fmt: skip
-        st.caption(t("own.caption"))
+        present.caption(t("own.caption"))
     result = st.session_state.get(DIGIT_KEY)
     if result is None:
         return

@@ -20,11 +20,12 @@ import numpy as np
 import streamlit as st
 
 from vae.limits import Z_LIMIT
+from vae.ui.widgets import fresh
 
 Z_KEYS = ("z1", "z2")  # also the keys of the server sliders (runs with latent_dim > 2)
 MOVES_KEY = "z_moves"
 PICKED_KEY = "picked"  # the test-set row clicked on the map, or None
-MAP_KEY = "scatter"  # the map chart's selection state
+MAP_KEY = "scatter"  # the map chart's selection state (widgets.fresh(MAP_KEY): the reset clears it)
 
 
 def here() -> tuple[float, float]:
@@ -44,16 +45,28 @@ def clip(value: float) -> float:
     return float(np.clip(value, -Z_LIMIT, Z_LIMIT))
 
 
+def _store(z1: float, z2: float) -> None:
+    st.session_state.z1, st.session_state.z2 = clip(z1), clip(z2)
+    # The link in the address bar reopens this point (two decimals: the sliders' grid is 0.1).
+    st.query_params.update({key: f"{st.session_state[key]:.2f}" for key in Z_KEYS})
+
+
 def move_to(z1: float, z2: float, picked_row: int | None = None) -> None:
     """A move made by the server: clipped to the plane, counted, so the page follows."""
-    st.session_state.z1, st.session_state.z2 = clip(z1), clip(z2)
+    _store(z1, z2)
     st.session_state[PICKED_KEY] = picked_row
     st.session_state[MOVES_KEY] = moves() + 1
 
 
 def heard(point: tuple[float, float]) -> None:
     """A move made in the page (on release): remembered, not counted, so the page is not told back."""
-    st.session_state.z1, st.session_state.z2 = clip(point[0]), clip(point[1])
+    _store(*point)
+
+
+def nudge(dz1: float, dz2: float) -> None:
+    """A keyboard shortcut's step (a server move)."""
+    z1, z2 = here()
+    move_to(z1 + dz1, z2 + dz2)
 
 
 def reset() -> None:
@@ -80,22 +93,25 @@ def selection_target(selection: dict, means: np.ndarray) -> tuple[tuple[float, f
 
 def on_map_select(means: np.ndarray) -> None:
     """The map's on_select callback: a new click or box moves the point."""
-    event = st.session_state.get(MAP_KEY)
+    event = st.session_state.get(fresh(MAP_KEY))
     target = selection_target(event["selection"], means) if event and event.get("selection") else None
     if target is not None:
         move_to(*target[0], picked_row=target[1])
 
 
-def from_query(params) -> str | None:
-    """The point from ?z1=&z2= (a link that reopens a state); a bad value is ignored with a note."""
+def from_query(params) -> bool:
+    """The point from ?z1=&z2= (a link that reopens a state). False for a value that is not a pair of finite
+    numbers: it is ignored (and dropped from the link), never an error."""
     raw = [params.get(key) for key in Z_KEYS]
     if raw == [None, None]:
-        return None
+        return True
     try:
-        z1, z2 = (float(value) for value in raw)
+        z1, z2 = (float(str(value)[:32]) for value in raw)
     except (TypeError, ValueError):
-        return "bad"
+        z1 = z2 = math.nan
     if not (math.isfinite(z1) and math.isfinite(z2)):
-        return "bad"
+        for key in Z_KEYS:
+            params.pop(key, None)
+        return False
     move_to(z1, z2)
-    return None
+    return True

@@ -12,7 +12,7 @@ import streamlit as st
 from vae import catalog, jobs
 from vae.config import KL_PRESETS
 from vae.limits import FULL_DATA_RETRAIN, RETRAIN_DEFAULT_EPOCHS, RETRAIN_EPOCHS
-from vae.ui import figures, loaders, sidebar
+from vae.ui import figures, loaders, present, sidebar
 from vae.ui.i18n import keyed, language, t
 
 KL_CHOICES = sorted({*(m * 10.0**e for e in range(-4, 1) for m in (1, 2, 5)), 10.0, *KL_PRESETS.values()})
@@ -48,7 +48,7 @@ def training_panel() -> None:
             except jobs.JobError as err:
                 st.warning(str(err))
     with right:
-        st.caption(t("train.caption"))
+        present.caption(t("train.caption"))
         st.caption(
             t("train.recipe", batch=FULL_DATA_RETRAIN.batch_size, lr=FULL_DATA_RETRAIN.lr) + last_retrain_time(runs_dir)
         )
@@ -144,4 +144,4 @@ def compare_panel(runs: list[catalog.RunInfo], current: catalog.RunInfo | None) 
     labels = [f"kl_weight {info.config.kl_weight:g}" for info, _ in loaded]
     bars = figures.bound_bars(labels, [e["val_reconstruction"] for e in last], [e["val_kl"] for e in last])
     st.plotly_chart(bars, key="compare_bars", config={"displaylogo": False})
-    st.caption(t("compare.caption"))
+    present.caption(t("compare.caption"))

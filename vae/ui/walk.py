@@ -9,7 +9,7 @@ from vae import catalog, generate
 from vae.io import Run
 from vae.ui import own_digit, point
 from vae.ui.i18n import keyed, language, t
-from vae.ui.widgets import show
+from vae.ui.widgets import fresh, show
 
 PATH_KEY = "walk_path"  # (z_start, z_end) of the walk shown, for the map
 STEPS = (5, 20, 10)  # least, most, default
@@ -54,8 +54,8 @@ def walk_panel(info: catalog.RunInfo, run: Run) -> None:
     def named(key: str) -> str:
         return label(key, lang)
 
-    start = start_col.selectbox(t("walk.from"), keys, default_start, key=keyed("walk_from"), format_func=named)
-    end = end_col.selectbox(t("walk.to"), keys, default_end, key=keyed("walk_to"), format_func=named)
+    start = start_col.selectbox(t("walk.from"), keys, default_start, key=fresh(keyed("walk_from")), format_func=named)
+    end = end_col.selectbox(t("walk.to"), keys, default_end, key=fresh(keyed("walk_to")), format_func=named)
     steps = steps_col.slider(t("walk.steps"), *STEPS[:2], STEPS[2], key="walk_steps")
     z_start, z_end = found[start], found[end]
     st.session_state[PATH_KEY] = (z_start, z_end, steps)

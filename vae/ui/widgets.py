@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 
 import numpy as np
+import streamlit as st
 
 from vae import generate
 
+GENERATION_KEY = "_generation"  # bumped by the page's reset: widgets keyed with fresh() start empty
 DIGIT_SCALE = 10  # 28 px -> 280 px, nearest neighbour: every pixel of the model visible
 
 
@@ -16,3 +18,13 @@ def show(where, image: np.ndarray, caption: str = "", scale: int = DIGIT_SCALE, 
     as a data: URL: a media file would cost the browser a second request and the server a copy per rerun."""
     png = base64.b64encode(generate.to_png(image, scale=scale)).decode()
     where.image(f"data:image/png;base64,{png}", caption=caption, width=width)
+
+
+def fresh(name: str) -> str:
+    """The key of a widget the reset empties (an uploader, the map's selection, the drawing): Streamlit cannot
+    clear their values, so the reset gives them new keys."""
+    return f"{name}-{st.session_state.get(GENERATION_KEY, 0)}"
+
+
+def renew_widgets() -> None:
+    st.session_state[GENERATION_KEY] = st.session_state.get(GENERATION_KEY, 0) + 1
