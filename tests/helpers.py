@@ -106,6 +106,27 @@ def randomized(model: keras.Model, seed: int = 0, scale: float = 0.1) -> keras.M
     return model
 
 
+def random_numpy_vae(seed: int = 0, hidden: tuple[int, ...] = (64, 32), latent_dim: int = 2):
+    """A vae.inference.NumpyVAE (784 -> hidden -> latent_dim -> reversed hidden -> 784) with random weights
+    and biases, no TensorFlow: fresh Keras biases are zero and would hide a bias read from the wrong layer."""
+    from vae.inference import NumpyVAE
+
+    rng = np.random.default_rng(seed)
+
+    def dense(inputs: int, outputs: int) -> tuple[np.ndarray, np.ndarray]:
+        kernel = rng.normal(0, inputs**-0.5, (inputs, outputs)).astype(np.float32)
+        return kernel, rng.normal(0, 0.3, outputs).astype(np.float32)
+
+    widths = [784, *hidden]
+    back = [latent_dim, *reversed(hidden), 784]
+    return NumpyVAE(
+        [dense(a, b) for a, b in zip(widths, widths[1:], strict=False)],
+        dense(hidden[-1], latent_dim),
+        dense(hidden[-1], latent_dim),
+        [dense(a, b) for a, b in zip(back, back[1:], strict=False)],
+    )
+
+
 # ----------------------------------------------------------------- digit pictures
 
 

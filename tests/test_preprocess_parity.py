@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers import ROOT, arc, pad_drawing, skip_or_fail
+from tests.helpers import ROOT, arc, pad_drawing, random_numpy_vae, skip_or_fail
 from vae.images import RULES, ImageError, preprocess_digit
 from vae.inference import NumpyVAE
 from vae.packing import layers_of, pack_network
@@ -71,20 +71,6 @@ def drawings() -> dict[str, np.ndarray]:
         "two equal dots (a tie for the main part)": pad_drawing([[(60, 140)], [(220, 140)]]),
         "small canvas (196 px)": pad_drawing([[(60, 40), (140, 40), (85, 160)]], side=196, pen=17),
     }
-
-
-def random_vae(seed: int = 0, hidden=(64, 32), latent_dim: int = 2) -> NumpyVAE:
-    """A NumpyVAE with random weights and biases (fresh Keras biases are zero and would hide a bias bug)."""
-    rng = np.random.default_rng(seed)
-
-    def dense(inputs, outputs):
-        return rng.normal(0, inputs**-0.5, (inputs, outputs)).astype(np.float32), rng.normal(0, 0.3, outputs).astype(
-            np.float32
-        )
-
-    widths = [784, *hidden]
-    encoder = [dense(a, b) for a, b in zip(widths, widths[1:], strict=False)]
-    return NumpyVAE(encoder, dense(hidden[-1], latent_dim), dense(hidden[-1], latent_dim), [dense(latent_dim, 784)])
 
 
 # ----------------------------------------------------------------- running both sides
@@ -158,7 +144,7 @@ def test_drawings_give_the_same_digit_and_code_in_the_page_as_in_python(node, tm
 
 
 def test_random_weights_with_biases_and_four_latent_dimensions(node, tmp_path):
-    compare(node, random_vae(latent_dim=4), drawings(), tmp_path, "drawings, random 784-64-32-(4+4) encoder")
+    compare(node, random_numpy_vae(latent_dim=4), drawings(), tmp_path, "drawings, random 784-64-32-(4+4) encoder")
 
 
 def test_mnist_test_images_give_the_same_digit_and_code(node, tmp_path, mnist_dir):
@@ -171,12 +157,12 @@ def test_mnist_test_images_give_the_same_digit_and_code(node, tmp_path, mnist_di
         big = np.zeros((300, 220), np.uint8)
         big[40:208, 30:198] = np.asarray(Image.fromarray(images[i]).resize((168, 168), Image.Resampling.BILINEAR))
         rasters[f"MNIST test #{i}, 6x, off-centre"] = big
-    model = NumpyVAE.load(PRETRAINED) if PRETRAINED.exists() else random_vae()
+    model = NumpyVAE.load(PRETRAINED) if PRETRAINED.exists() else random_numpy_vae()
     compare(node, model, rasters, tmp_path, "MNIST test images")
 
 
 def test_nothing_drawn_is_no_digit_on_both_sides(node, tmp_path):
     rasters = {"empty": np.zeros((280, 280), np.uint8), "faint smudge": np.full((50, 50), 5, np.uint8)}
-    page = run_page_code(node, random_vae(), rasters, tmp_path)
+    page = run_page_code(node, random_numpy_vae(), rasters, tmp_path)
     assert page == {"empty": None, "faint smudge": None}
-    assert all(python_side(random_vae(), raster) is None for raster in rasters.values())
+    assert all(python_side(random_numpy_vae(), raster) is None for raster in rasters.values())

@@ -1,0 +1,129 @@
+"""The drawing pad: draw a digit in the page and watch its 28x28, its code and its reconstruction while the pen is down.
+
+A server round trip per stroke update would cost far more than a frame (and a hall of students
+share one server), so the preprocessing of vae.images (steps 1-7 of its specification) and the
+encoder and decoder run in the page (vae/static/drawpad.mjs, digit.mjs, network.mjs). The
+networks travel once per session (vae.packing); Python hears the drawing's 28x28 when a stroke
+ends, on Undo and on Clear, checks it here and keeps it in session state only:
+
+    digit = draw_pad(run.model, latents=run.latents["mean"], labels=run.latents["labels"],
+                     key="draw", on_change=take)      # -> (28, 28) float32 in [0, 1], or None
+
+``on_change(digit)`` runs before the rerun, like a widget callback (it may set st.session_state),
+with the checked 28x28, or None when the pad was cleared. Its code and reconstruction are
+``model.encode(digit.reshape(1, -1))`` and ``model.decode(mean)``, as for an upload.
+``shown=digit`` (with a new ``shown_version`` each time) puts a 28x28 on the pad, e.g. an
+upload's, which the page then encodes and draws the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import streamlit as st
+
+from vae.config import IMAGE_SIZE, N_PIXELS
+from vae.images import RULES
+from vae.packing import bundle, packed_network, ship
+
+JS = bundle("drawpad.mjs")
+CSS = """
+.drawpad { display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start; color: var(--st-text-color); }
+.drawpad canvas { display: block; border-radius: 4px; }
+.drawpad .draw { background: #000; touch-action: none; cursor: crosshair; }
+.drawpad .buttons { display: flex; gap: 0.5rem; margin-top: 0.5rem; }
+.drawpad button { font: inherit; padding: 0.25rem 0.9rem; border-radius: 0.5rem; cursor: pointer;
+  border: 1px solid var(--st-border-color, #ccc); background: var(--st-secondary-background-color, #f0f2f6);
+  color: inherit; }
+.drawpad .views { display: flex; flex-direction: column; gap: 0.5rem; }
+@media (max-width: 640px) { .drawpad .views { flex-direction: row; } }  /* a phone: both views under the pad */
+.drawpad figure { margin: 0; width: 100px; }
+.drawpad .seen, .drawpad .reconstruction { background: #000; }
+.drawpad figcaption, .drawpad .readout { font-size: 0.85rem; margin-top: 0.25rem; }
+.drawpad .readout { font-family: var(--st-code-font, monospace); }
+"""
+TEXTS = {
+    "canvas": "draw a digit",  # the canvas's accessible name
+    "undo": "Undo",
+    "clear": "Clear",
+    "seen": "as the model sees it (28 x 28)",
+    "reconstruction": "its reconstruction",
+    "plane": "latent plane: your digit's code, a star with its 1-sigma ellipse",
+    "loading": "loading the model…",
+    "empty": "draw a digit: its code appears here",
+}
+_component = st.components.v2.component("vae.draw_pad", js=JS, css=CSS)
+
+
+class DrawingError(ValueError):
+    """What the page sent is not a 28x28 digit; str(err) says why, for the user."""
+
+
+def digit_from_page(value) -> np.ndarray | None:
+    """The page's drawing -> (28, 28) float32 in [0, 1]; None for a cleared pad. The page is untrusted:
+    anything but exactly 784 finite numbers in [0, 1] raises DrawingError."""
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple) or len(value) != N_PIXELS:
+        size = len(value) if isinstance(value, list | tuple) else type(value).__name__
+        raise DrawingError(f"The drawing did not arrive as {N_PIXELS} pixel values (got {size}); it was ignored.")
+    if not all(type(v) in (int, float) and math.isfinite(v) and 0 <= v <= 1 for v in value):  # bool is no number here
+        raise DrawingError("The drawing arrived with pixel values outside 0..1; it was ignored.")
+    return np.asarray(value, np.float32).reshape(IMAGE_SIZE, IMAGE_SIZE)
+
+
+def draw_pad(
+    model,
+    *,
+    latents: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
+    key: str = "draw_pad",
+    extent: float = 3.0,
+    on_change: Callable[[np.ndarray | None], None] | None = None,
+    shown: np.ndarray | None = None,
+    shown_version: int = 0,
+    size: int = 280,
+    texts: dict[str, str] | None = None,
+) -> np.ndarray | None:
+    """Render the pad; return the last drawing Python heard, checked: (28, 28) float32 in [0, 1], or None.
+
+    model: a vae.inference.NumpyVAE or a Keras vae.model.VAE (any latent_dim; the plane shows z1, z2).
+    latents/labels: the test set's latent means and digit labels, drawn faintly behind the code.
+    on_change(digit): called when a stroke ends, on Undo or Clear (None), before the script reruns.
+    shown, shown_version: a 28x28 to put on the pad (an upload), applied when shown_version changes.
+    size: the pad's and the plane's side in CSS pixels; extent: the plane covers [-extent, extent]^2.
+    texts: replacements for TEXTS (translations); "canvas" must keep the word "draw" for screen readers.
+    """
+    encoder = packed_network(model, "encoder")
+    decoder = packed_network(model, "decoder", latents, labels)
+    digit_key, error_key = f"{key}-digit", f"{key}-error"  # this session's state only
+
+    def changed() -> None:
+        try:
+            digit = digit_from_page(st.session_state[key]["digit"])
+        except DrawingError as err:
+            st.session_state[error_key] = str(err)
+            return
+        st.session_state[digit_key] = digit
+        if on_change is not None:
+            on_change(digit)
+
+    data = {
+        "encoder": encoder[0],
+        "decoder": decoder[0],
+        "rules": RULES.to_json(),
+        "extent": float(extent),
+        "size": int(size),
+        "texts": TEXTS | (texts or {}),
+    }
+    if shown is not None:
+        pixels = np.clip(np.nan_to_num(np.asarray(shown, np.float32).reshape(-1)), 0, 1)
+        data["shown"] = {"version": int(shown_version), "pixels": np.round(pixels, 4).tolist()}
+    with st.container(gap=None):
+        result = _component(key=key, data=data, on_digit_change=changed, on_missing_change=lambda: None)
+        ship(_component, {f"{key}-encoder": encoder, f"{key}-decoder": decoder}, missing=result.missing)
+        if error_key in st.session_state:
+            st.warning(st.session_state.pop(error_key))
+    return st.session_state.get(digit_key)

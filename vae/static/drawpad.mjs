@@ -1,0 +1,304 @@
+// The drawing pad: draw a digit with a mouse, a finger or a pen, and while the pen is down see the
+// 28x28 the model sees, its code as a star with its 1-sigma ellipse on the latent plane, and the
+// reconstruction decoded at the code. Everything between stroke and code runs here (digit.mjs,
+// network.mjs): a server round trip per stroke update would be far slower than a frame. Python
+// hears the 28x28 (784 numbers, never the canvas) when a stroke ends, on Undo and on Clear.
+//
+// One st.components.v2 component, mounted in two roles by vae/drawpad.py:
+//   data = Uint8Array    -> a packed network (the encoder or the decoder), filed under its digest
+//   data = {encoder, decoder, rules, ...} -> the pad, which runs once both networks are here
+
+import { inkFromRGBA, makeEncoder, preprocess } from "./digit.mjs";
+import { awaitNetwork, makeDecoder, receiveNetwork } from "./network.mjs";
+import { planeBackground, planePixel } from "./plane.mjs";
+
+const INK_SIDE = 280; // the canvas the model reads, whatever the screen's pixel ratio: the work per frame is fixed
+// A digit drawn across most of the pad becomes ~20 px tall in the 28x28, this pen ~2-3 px wide: MNIST's strokes.
+const PEN = 24;
+const IMAGE_SIZE = 28;
+const VIEW_SIZE = 100; // the 28x28 and the reconstruction: beside a 280 px pad and plane in 704 px (a centred page)
+
+// Frames drawn in this page, read by benchmarks/stroke_latency.py (the page's own clock). Per frame:
+// latencyMs from the first pointer event handled since the last frame to all three views redrawn;
+// sinceEventMs the same from that event's timeStamp (when the browser received it); stageMs the steps.
+// Each list keeps its last 2,000 entries.
+const stats = (globalThis.__drawpadStats = {
+  frames: 0, latencyMs: [], sinceEventMs: [], stageMs: { paint: [], preprocess: [], encode: [], decode: [], views: [] }, sent: 0,
+});
+const remember = (list, value) => {
+  list.push(value);
+  if (list.length > 2000) list.shift();
+};
+
+function createPad(root) {
+  const wrapper = document.createElement("div");
+  wrapper.className = "drawpad";
+  wrapper.innerHTML = `
+    <div class="draw-column">
+      <canvas class="draw"></canvas>
+      <div class="buttons"><button type="button" class="undo"></button><button type="button" class="clear"></button></div>
+    </div>
+    <div class="views">
+      <figure><canvas class="seen" role="img"></canvas><figcaption class="seen-caption"></figcaption></figure>
+      <figure><canvas class="reconstruction" role="img"></canvas><figcaption class="reconstruction-caption"></figcaption></figure>
+    </div>
+    <div class="plane-column">
+      <canvas class="plane" role="img"></canvas>
+      <div class="readout"></div>
+    </div>`;
+  root.appendChild(wrapper);
+  const $ = (selector) => wrapper.querySelector(selector);
+  const [drawCanvas, seenCanvas, reconstructionCanvas, plane, readout] = [".draw", ".seen", ".reconstruction", ".plane", ".readout"].map($);
+
+  const ink = document.createElement("canvas"); // what the model reads: strokes opaque on transparent
+  ink.width = ink.height = INK_SIDE;
+  const inkContext = ink.getContext("2d", { willReadFrequently: true });
+  const inkValues = new Float32Array(INK_SIDE * INK_SIDE);
+  const small = document.createElement("canvas"); // a 28x28 image, scaled up by drawImage
+  small.width = small.height = IMAGE_SIZE;
+  const smallContext = small.getContext("2d");
+  const pixels = smallContext.createImageData(IMAGE_SIZE, IMAGE_SIZE);
+
+  const pad = { size: 280, extent: 3, rules: null, texts: {}, digests: null, encode: null, decode: null, decoder: null, background: null };
+  let strokes = []; // each a flat list of x, y in ink pixels
+  let activePointer = null;
+  let shown = null; // a 28x28 Python asked us to show (an upload), until the next stroke
+  let shownVersion = null;
+  let framePending = false;
+  let handledAt = null; // performance.now() and event.timeStamp of the first event since the last frame
+  let eventAt = null;
+  let code = null; // {mean, logVar} of what is shown, copied
+
+  function resize() {
+    const ratio = window.devicePixelRatio || 1;
+    const sizes = [[drawCanvas, pad.size], [plane, pad.size], [seenCanvas, VIEW_SIZE], [reconstructionCanvas, VIEW_SIZE]];
+    for (const [canvas, size] of sizes) {
+      canvas.style.width = canvas.style.height = `${size}px`;
+      canvas.width = canvas.height = Math.round(size * ratio);
+    }
+  }
+
+  function paintStrokes(context, scale) {
+    context.setTransform(scale, 0, 0, scale, 0, 0);
+    context.clearRect(0, 0, INK_SIDE, INK_SIDE);
+    Object.assign(context, { lineCap: "round", lineJoin: "round", lineWidth: PEN, strokeStyle: "#fff", fillStyle: "#fff" });
+    for (const stroke of strokes) {
+      context.beginPath();
+      if (stroke.length === 2) {
+        context.arc(stroke[0], stroke[1], PEN / 2, 0, 2 * Math.PI); // a tap: a round dot
+        context.fill();
+        continue;
+      }
+      context.moveTo(stroke[0], stroke[1]);
+      for (let i = 2; i < stroke.length; i += 2) context.lineTo(stroke[i], stroke[i + 1]);
+      context.stroke();
+    }
+  }
+
+  function showImage(canvas, image) {
+    const context = canvas.getContext("2d");
+    context.setTransform(1, 0, 0, 1, 0, 0);
+    if (image === null) {
+      context.clearRect(0, 0, canvas.width, canvas.height);
+      return;
+    }
+    for (let p = 0; p < IMAGE_SIZE * IMAGE_SIZE; p++) {
+      const value = Math.round(255 * image[p]);
+      pixels.data[4 * p] = pixels.data[4 * p + 1] = pixels.data[4 * p + 2] = value;
+      pixels.data[4 * p + 3] = 255;
+    }
+    smallContext.putImageData(pixels, 0, 0);
+    context.imageSmoothingEnabled = false; // crisp 28x28 pixels, no blur
+    context.drawImage(small, 0, 0, canvas.width, canvas.height);
+  }
+
+  function drawPlane() {
+    const ratio = window.devicePixelRatio || 1;
+    const context = plane.getContext("2d");
+    context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    context.clearRect(0, 0, pad.size, pad.size);
+    if (pad.background) context.drawImage(pad.background, 0, 0, pad.size, pad.size);
+    if (code === null) return;
+    const at = (value) => planePixel(value, pad.extent, pad.size);
+    const [x, y] = [at(code.mean[0]), pad.size - at(code.mean[1])];
+    const perUnit = pad.size / (2 * pad.extent);
+    context.beginPath();
+    context.ellipse(x, y, perUnit * Math.exp(code.logVar[0] / 2), perUnit * Math.exp(code.logVar[1] / 2), 0, 0, 2 * Math.PI);
+    Object.assign(context, { lineWidth: 1.5, strokeStyle: getComputedStyle(wrapper).color || "#000" });
+    context.setLineDash([3, 3]);
+    context.stroke();
+    context.setLineDash([]);
+    context.beginPath();
+    for (let k = 0; k < 10; k++) {
+      const radius = k % 2 === 0 ? 9 : 4;
+      const angle = -Math.PI / 2 + (k * Math.PI) / 5;
+      context.lineTo(x + radius * Math.cos(angle), y + radius * Math.sin(angle));
+    }
+    context.closePath();
+    Object.assign(context, { fillStyle: "#ffc107", strokeStyle: "#000", lineWidth: 1 });
+    context.fill();
+    context.stroke();
+  }
+
+  function describe() {
+    if (!pad.encode) return pad.texts.loading;
+    if (code === null) return pad.texts.empty;
+    const parts = Array.from(code.mean.slice(0, 2), (m, i) => `${m.toFixed(2)} ± ${Math.exp(code.logVar[i] / 2).toFixed(2)}`);
+    return `z = (${parts.join(", ")}${code.mean.length > 2 ? ", …" : ""})`;
+  }
+
+  // One frame: strokes -> ink -> 28x28 -> code -> reconstruction, and every view redrawn.
+  function update() {
+    framePending = false;
+    const started = performance.now();
+    paintStrokes(drawCanvas.getContext("2d"), drawCanvas.width / INK_SIDE);
+    paintStrokes(inkContext, 1);
+    const painted = performance.now();
+    let digit = shown;
+    if (strokes.length > 0) digit = preprocess(inkFromRGBA(inkContext.getImageData(0, 0, INK_SIDE, INK_SIDE).data, inkValues), INK_SIDE, INK_SIDE, pad.rules);
+    const preprocessed = performance.now();
+    let reconstruction = null;
+    code = null;
+    if (digit !== null && pad.encode) {
+      const { mean, logVar } = pad.encode(digit);
+      code = { mean: mean.slice(), logVar: logVar.slice() };
+    }
+    const encoded = performance.now();
+    if (code !== null) reconstruction = pad.decode(code.mean);
+    const decoded = performance.now();
+    showImage(seenCanvas, digit);
+    showImage(reconstructionCanvas, reconstruction);
+    drawPlane();
+    readout.textContent = describe();
+    pad.digit = digit;
+    const done = performance.now();
+
+    stats.frames += 1;
+    if (handledAt !== null) {
+      remember(stats.latencyMs, done - handledAt);
+      remember(stats.sinceEventMs, done - eventAt);
+    }
+    handledAt = eventAt = null;
+    const steps = { paint: painted - started, preprocess: preprocessed - painted, encode: encoded - preprocessed, decode: decoded - encoded, views: done - decoded };
+    for (const [step, ms] of Object.entries(steps)) remember(stats.stageMs[step], ms);
+  }
+
+  // Many pointer events can arrive between two screen refreshes: the model runs once per refresh.
+  function requestUpdate(event) {
+    if (event && handledAt === null) {
+      handledAt = performance.now();
+      eventAt = event.timeStamp;
+    }
+    if (framePending) return;
+    framePending = true;
+    requestAnimationFrame(update);
+  }
+
+  // Python hears the 28x28 only: each setStateValue costs a script rerun.
+  function send() {
+    if (framePending) update(); // the last points of the stroke, not the frame before them
+    const digit = strokes.length > 0 ? pad.digit : null;
+    pad.setStateValue("digit", digit === null ? null : Array.from(digit, (v) => Math.round(v * 1e6) / 1e6));
+    stats.sent += 1;
+  }
+
+  const inkPoint = (event) => {
+    const box = drawCanvas.getBoundingClientRect();
+    return [((event.clientX - box.left) / box.width) * INK_SIDE, ((event.clientY - box.top) / box.height) * INK_SIDE];
+  };
+
+  drawCanvas.addEventListener("pointerdown", (event) => {
+    if (activePointer !== null || (event.pointerType === "mouse" && event.button !== 0)) return;
+    event.preventDefault();
+    activePointer = event.pointerId;
+    drawCanvas.setPointerCapture(event.pointerId);
+    shown = null;
+    strokes.push(inkPoint(event));
+    requestUpdate(event);
+  });
+  drawCanvas.addEventListener("pointermove", (event) => {
+    if (event.pointerId !== activePointer) return;
+    const stroke = strokes[strokes.length - 1];
+    for (const each of event.getCoalescedEvents?.() ?? [event]) stroke.push(...inkPoint(each)); // pens report more often than frames
+    requestUpdate(event);
+  });
+  const endStroke = (event) => {
+    if (event.pointerId !== activePointer) return;
+    activePointer = null;
+    send();
+  };
+  drawCanvas.addEventListener("pointerup", endStroke);
+  drawCanvas.addEventListener("pointercancel", endStroke);
+  $(".undo").addEventListener("click", () => {
+    if (strokes.length === 0) return;
+    strokes.pop();
+    requestUpdate(null);
+    send();
+  });
+  $(".clear").addEventListener("click", () => {
+    strokes = [];
+    shown = null;
+    requestUpdate(null);
+    send();
+  });
+
+  // Called on every Streamlit rerun with the server's view: networks, rules, texts, an upload to show.
+  pad.update = ({ encoder, decoder, rules, extent, size, texts, shown: fromServer }) => {
+    pad.rules = rules;
+    pad.texts = texts;
+    drawCanvas.setAttribute("aria-label", texts.canvas);
+    seenCanvas.setAttribute("aria-label", texts.seen);
+    reconstructionCanvas.setAttribute("aria-label", texts.reconstruction);
+    plane.setAttribute("aria-label", texts.plane);
+    $(".seen-caption").textContent = texts.seen;
+    $(".reconstruction-caption").textContent = texts.reconstruction;
+    $(".undo").textContent = texts.undo;
+    $(".clear").textContent = texts.clear;
+    if (size !== pad.size || extent !== pad.extent) {
+      Object.assign(pad, { size, extent });
+      resize();
+      if (pad.decoder) drawBackground();
+    }
+    if (fromServer && fromServer.version !== shownVersion) {
+      shownVersion = fromServer.version;
+      shown = Float32Array.from(fromServer.pixels);
+      strokes = [];
+    }
+    const digests = `${encoder} ${decoder}`;
+    if (digests !== pad.digests) {
+      pad.digests = digests;
+      pad.encode = pad.decode = null;
+      const askAgain = (digest) => pad.digests === digests && pad.setTriggerValue("missing", digest);
+      Promise.all([awaitNetwork(encoder, askAgain), awaitNetwork(decoder, askAgain)]).then(([encoderNet, decoderNet]) => {
+        if (pad.digests !== digests) return; // another model was picked meanwhile
+        pad.encode = makeEncoder(encoderNet);
+        pad.decode = makeDecoder(decoderNet);
+        pad.decoder = decoderNet;
+        drawBackground();
+        requestUpdate(null);
+      });
+    }
+    requestUpdate(null);
+  };
+
+  function drawBackground() {
+    const color = getComputedStyle(wrapper).color || "#888";
+    const { points, labels } = pad.decoder;
+    pad.background = planeBackground({ size: pad.size, extent: pad.extent, color, points, labels });
+  }
+
+  resize();
+  return pad;
+}
+
+export default function (component) {
+  const { data, parentElement, setStateValue, setTriggerValue } = component;
+  if (data instanceof Uint8Array) {
+    receiveNetwork(data);
+    return;
+  }
+  // Streamlit calls this again on every rerun with the same parentElement: build once, then update.
+  parentElement.drawpad ??= createPad(parentElement);
+  Object.assign(parentElement.drawpad, { setStateValue, setTriggerValue });
+  parentElement.drawpad.update(data);
+}
