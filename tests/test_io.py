@@ -4,12 +4,12 @@ import subprocess
 import sys
 import zipfile
 
-import numpy as np
 import pytest
 
 from vae import io
 from vae.config import VAEConfig
 from vae.model import build_vae
+from vae.process import process_created
 
 
 def entry(epoch: int) -> dict:
@@ -107,7 +107,7 @@ def test_a_recycled_pid_is_not_taken_for_the_trainer_that_had_it(tmp_path):
     # a live process whose command line names train.py, as a new process given the old pid could
     trainer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "train.py"])
     try:
-        created = io.process_created(trainer.pid)
+        created = process_created(trainer.pid)
         io.write_status(tmp_path, state="running", pid=trainer.pid, process_created=created)
         assert io.read_status(tmp_path)["state"] == "running"
         io.write_status(tmp_path, process_created=created - 5.0)  # the recorded trainer started earlier
@@ -115,20 +115,7 @@ def test_a_recycled_pid_is_not_taken_for_the_trainer_that_had_it(tmp_path):
     finally:
         trainer.kill()
         trainer.wait()
-    assert io.process_created(trainer.pid) is None
-
-
-def test_export_drops_optimizer_state_and_still_loads(small_run, tmp_path):
-    model = io.load_run(small_run).model
-    x = np.random.default_rng(0).uniform(size=(32, 784)).astype(np.float32)
-    model.fit(x, epochs=1, verbose=0)
-    io.commit_epoch(small_run, model, [entry(1), entry(2), entry(3)])
-    dest = io.export_run(small_run, tmp_path / "exported")
-    exported = io.load_run(dest)
-    assert exported.model_file == "model.keras" and exported.epochs_done == 3
-    assert (dest / "model.keras").stat().st_size < 0.6 * (small_run / "model_epoch_003.keras").stat().st_size
-    z = np.zeros((3, 2), np.float32)
-    np.testing.assert_array_equal(exported.model.decode(z), model.decode(z))
+    assert process_created(trainer.pid) is None
 
 
 def test_a_watched_run_shows_only_committed_epochs_and_their_sample_sheets(small_run, tmp_path):

@@ -30,6 +30,16 @@ def test_a_run_writes_every_artifact_and_learns(tiny_run):
     status = io.read_status(tiny_run)
     assert status["state"] == "finished" and status["epoch"] == status["epochs"] == 2
     assert run.latents["mean"].shape == (10_000, 2) and run.latents["labels"].shape == (10_000,)
+    # one latent snapshot per epoch, of the same 2,000 test digits, 200 of each
+    first, second = run.epoch_latents
+    assert (first["epoch"], second["epoch"]) == (1, 2)
+    assert first["mean"].shape == first["log_var"].shape == (2_000, 2)
+    assert np.bincount(first["labels"]).tolist() == [200] * 10
+    np.testing.assert_array_equal(first["index"], second["index"])
+    np.testing.assert_array_equal(first["labels"], run.latents["labels"][first["index"]])
+    # the last snapshot is the finished model's codes of those digits; the first an earlier model's
+    np.testing.assert_allclose(second["mean"], run.latents["mean"][second["index"]], atol=1e-5)
+    assert np.abs(first["mean"] - second["mean"]).max() > 0.01
     assert json.loads((tiny_run / "metrics.json").read_text())["test"]["neg_elbo"] > 0
     assert not list(tiny_run.glob(".*tmp*"))  # no temp files left behind
 
@@ -43,6 +53,9 @@ def test_resume_continues_from_the_last_epoch(tiny_run, tmp_path):
     after = io.load_run(run_dir)
     assert [e["epoch"] for e in after.history] == [1, 2, 3]
     assert after.history[:2] == before.history
+    assert [s["epoch"] for s in after.epoch_latents] == [1, 2, 3]  # the snapshots continue
+    for kept, found in zip(before.epoch_latents, after.epoch_latents[:2], strict=True):
+        np.testing.assert_array_equal(kept["mean"], found["mean"])
     # optimizer state travelled: Adam's step counter continues instead of restarting at 0
     steps_per_epoch = 2000 // 128 + 1
     assert int(after.model.optimizer.iterations.numpy()) == 3 * steps_per_epoch

@@ -7,7 +7,7 @@ import sys
 
 
 def export(args: argparse.Namespace) -> None:
-    from vae.io import export_run
+    from vae.export import export_run
 
     print(export_run(args.src, args.dest))
 

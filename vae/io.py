@@ -6,6 +6,7 @@
       model_epoch_NNN.keras  the model after the last committed epoch (or model.keras)
       status.json          state running/finished/failed/cancelled, epoch, progress, pid, ...
       samples/epoch_NNN.png  decoded digits after each epoch
+      latents/epoch_NNN.npz  codes of a fixed set of test digits after each epoch (vae.snapshots)
       latents.npz          the test set's z mean, log_var and labels (for the scatter)
       metrics.json         figures from vae.evaluate
 
@@ -19,17 +20,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-import psutil
 
 from vae.config import VAEConfig
+from vae.process import trainer_alive
 
 HISTORY_KEYS = ("epoch", "loss", "reconstruction", "kl", "val_loss", "val_reconstruction", "val_kl", "seconds")
 STATES = ("running", "finished", "failed", "cancelled", "interrupted")
@@ -91,33 +92,6 @@ def write_status(run_dir: str | Path, **fields) -> dict:
     status.update(fields, updated=time.time())
     atomic_write_json(path, status)
     return status
-
-
-def process_created(pid: int | None = None) -> float | None:
-    """The creation time of ``pid`` (this process by default), as psutil reports it; None once it is gone.
-    Recorded beside a pid so that a later reader can tell the process from a new one given the same pid."""
-    try:
-        return psutil.Process(pid).create_time()
-    except psutil.Error:
-        return None
-
-
-def trainer_alive(pid: int | None, created: float | None = None) -> bool:
-    """Is ``pid`` a live train.py: not gone, not a zombie, its command line naming train.py, and (when
-    ``created`` was recorded) the same process, not a later one that was given the recycled pid?"""
-    if not pid:
-        return False
-    try:
-        process = psutil.Process(int(pid))
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return False
-        if created is not None and abs(process.create_time() - float(created)) > 0.01:
-            return False
-        return any("train.py" in part for part in process.cmdline())
-    except psutil.AccessDenied:  # live, but another user's (Windows): nothing more can be read about it
-        return True
-    except (psutil.Error, TypeError, ValueError):
-        return False
 
 
 def read_status(run_dir: str | Path) -> dict:
@@ -266,6 +240,14 @@ class Run:
         """The sample sheet (PNG) of each committed epoch, in order; a pretrained run ships its last only."""
         return sample_sheets(self.run_dir)
 
+    @cached_property
+    def epoch_latents(self) -> list[dict]:
+        """One dict per completed epoch: epoch, mean and log_var (N, latent_dim), labels (N,), index (N,)
+        into the test set; [] for runs without snapshots (vae.snapshots). Numpy only."""
+        from vae.snapshots import load_epoch_latents  # it writes through this module: imported late
+
+        return load_epoch_latents(self.run_dir, self.epochs_done)
+
 
 def load_latents(run_dir: str | Path) -> dict[str, np.ndarray] | None:
     path = Path(run_dir) / "latents.npz"
@@ -328,24 +310,3 @@ def _load_keras_model(path: Path, compile: bool):
     import vae.model  # noqa: F401  (registers the VAE class with Keras)
 
     return keras.models.load_model(path, compile=compile, safe_mode=True)
-
-
-def export_run(src: str | Path, dest: str | Path) -> Path:
-    """Copy a finished run without optimizer state (for pretrained/): small and load-only."""
-    import vae.model
-
-    run = load_run(src, compile=False)
-    dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    fresh = vae.model.VAE.from_config(run.model.get_config())  # the same model, no optimizer attached
-    fresh.set_weights(run.model.get_weights())
-    atomic_save_model(fresh, dest / "model.keras")
-    for name in ("config.json", "latents.npz", "metrics.json"):
-        if (run.run_dir / name).exists():
-            shutil.copyfile(run.run_dir / name, dest / name)
-    atomic_write_json(dest / "history.json", {"model_file": "model.keras", "epochs": run.history})
-    atomic_write_json(dest / "status.json", {"state": "finished", "epoch": run.epochs_done, "epochs": run.epochs_done})
-    if run.samples:  # the last sheet only: the picture of the trained model
-        (dest / "samples").mkdir(exist_ok=True)
-        shutil.copyfile(run.samples[-1], dest / "samples" / run.samples[-1].name)
-    return dest

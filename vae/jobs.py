@@ -11,7 +11,7 @@ lives on disk, so any session, a reloaded page or a restarted server finds it ag
 Two sessions (threads) or two servers (processes) pressing Train at the same moment
 both take the lock in turn; the second sees the first's live pid and is refused. The
 limits are checked here, not only in the widgets, since any caller could pass anything.
-Nothing here is POSIX-only (psutil checks and stops processes, filelock locks): the app
+Nothing here is POSIX-only (vae.process checks and stops processes, filelock locks): the app
 imports this module on Windows and macOS too.
 """
 
@@ -25,11 +25,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
 from filelock import FileLock
 
-from vae.io import atomic_write_json, process_created, read_json, read_status, trainer_alive
+from vae.io import atomic_write_json, read_json, read_status
 from vae.limits import FULL_DATA_RETRAIN, RETRAIN_EPOCHS, RETRAIN_KL_WEIGHT, RETRAIN_SUBSET
+from vae.process import process_created, terminate, trainer_alive
 
 TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "train.py"
 JOB_FILE, LOCK_FILE = ".job.json", ".job.lock"
@@ -197,8 +197,5 @@ def cancel(runs_dir: str | Path) -> bool:
         if job is None or not job.running or not trainer_alive(job.pid, record.get("created")):
             return False
         atomic_write_json(runs_dir / JOB_FILE, record | {"cancelled": time.time()})
-        try:
-            psutil.Process(job.pid).terminate()
-        except psutil.NoSuchProcess:  # it ended on its own a moment ago
-            pass
+        terminate(job.pid)
     return True

@@ -4,10 +4,10 @@ train.py only parses flags, locks the run directory and turns signals into a sto
 that trains is here, and the benchmarks (benchmarks/train_throughput.py, benchmarks/batch_elbo.py)
 time these same functions, so what they measure is what train.py runs.
 
-After every epoch the loop commits, in this order: the epoch's sample sheet, the model and
-history.json (vae.io.commit_epoch: history is the commit point), then status.json. A run killed
-at any moment keeps every committed epoch; the sheet of an uncommitted one is ignored by readers
-and overwritten on --resume.
+After every epoch the loop commits, in this order: the epoch's latent snapshot (vae.snapshots)
+and sample sheet, the model and history.json (vae.io.commit_epoch: history is the commit point),
+then status.json. A run killed at any moment keeps every committed epoch with its snapshot and
+sheet; those of an uncommitted epoch are ignored by readers and overwritten on --resume.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from vae import data, evaluate, generate, io
+from vae import data, evaluate, generate, io, snapshots
 from vae.config import VAEConfig
 from vae.model import build_vae
+from vae.process import process_created
 
 STATUS_EVERY_SECONDS = 0.5  # within-epoch progress in status.json: often enough for the app's 1 s polling
 TEST_BATCH = 1000
@@ -36,6 +37,7 @@ class Datasets:
     steps: int  # training batches per epoch
     x_test: np.ndarray  # (N, 784) in [0, 1]
     y_test: np.ndarray  # (N,) labels
+    snapshot_index: np.ndarray  # the test rows whose codes are kept after every epoch (vae.snapshots)
 
 
 def make_datasets(
@@ -44,7 +46,8 @@ def make_datasets(
     # seed + start_epoch: a resumed run sees a fresh shuffle order rather than epoch 1's again
     train = data.make_dataset(x_train, config.batch_size, seed=config.seed + start_epoch, binarize=config.binarize)
     test = data.make_dataset(x_test, TEST_BATCH, shuffle=False)
-    return Datasets(train, test, -(-len(x_train) // config.batch_size), x_test, y_test)
+    steps = -(-len(x_train) // config.batch_size)
+    return Datasets(train, test, steps, x_test, y_test, snapshots.snapshot_index(y_test))
 
 
 def load_datasets(config: VAEConfig, data_dir: str | None = None, start_epoch: int = 0) -> Datasets:
@@ -113,11 +116,25 @@ def run_epoch(model: keras.Model, datasets: Datasets, progress: EpochProgress | 
     return entry
 
 
-def commit(run_dir: Path, model: keras.Model, config: VAEConfig, history: list[dict]) -> None:
-    """Write the epoch len(history): its sample sheet first, then model and history.json (the commit)."""
-    epoch = len(history)
+def write_snapshot(run_dir: Path, model: keras.Model, datasets: Datasets, epoch: int) -> None:
+    """The epoch's latent snapshot: the codes of the fixed test subset (vae.snapshots)."""
+    index = datasets.snapshot_index
+    mean, log_var = model.encode(datasets.x_test[index])
+    snapshots.write_snapshot(run_dir, epoch, mean, log_var, datasets.y_test[index], index)
+
+
+def write_sample_sheet(run_dir: Path, model: keras.Model, config: VAEConfig, epoch: int) -> None:
+    """The epoch's sample sheet: a 10 x 10 latent grid and 20 prior samples, the same z every epoch."""
     sheet = generate.sample_sheet(model, seed=config.seed)
     io.atomic_write_bytes(run_dir / "samples" / f"epoch_{epoch:03d}.png", generate.to_png(sheet, scale=2))
+
+
+def commit(run_dir: Path, model: keras.Model, config: VAEConfig, datasets: Datasets, history: list[dict]) -> None:
+    """Write the epoch len(history): its snapshot and sample sheet first, then model and history.json
+    (the commit point), so that history never names an epoch whose files are not all there."""
+    epoch = len(history)
+    write_snapshot(run_dir, model, datasets, epoch)
+    write_sample_sheet(run_dir, model, config, epoch)
     io.commit_epoch(run_dir, model, history)
 
 
@@ -145,7 +162,7 @@ def train_run(
     io.atomic_write_json(run_dir / "config.json", config.to_dict())
     io.write_status(
         run_dir, state="running", epoch=start, epochs=config.epochs, progress=0.0, pid=os.getpid(),
-        process_created=io.process_created(), started=time.time(), message="loading data", finished=None,
+        process_created=process_created(), started=time.time(), message="loading data", finished=None,
     )  # fmt: skip
     datasets = load_datasets(config, data_dir, start)
     io.write_status(run_dir, message="")
@@ -156,7 +173,7 @@ def train_run(
         if entry is None:
             break
         history.append({"epoch": epoch + 1, **entry})
-        commit(run_dir, model, config, history)
+        commit(run_dir, model, config, datasets, history)
         io.write_status(run_dir, epoch=epoch + 1, progress=0.0)
         print(summary(history[-1], config), file=sys.stderr, flush=True)
         if stop.requested:

@@ -4,14 +4,15 @@
 
 Each trial is a fresh train.py process (a fresh run, or --resume of the run the previous
 trial killed), killed with SIGKILL at a moment chosen to land in one phase: start-up,
-data loading, mid-epoch, while the model or history.json is being written, just after a
-commit, or during the final writes. After every kill it checks:
+data loading, mid-epoch, while the epoch's latent snapshot, the model or history.json is
+being written, just after a commit, or during the final writes. After every kill it checks:
 
   - load_run() loads the run when history.json exists, else raises RunError;
   - history.json names model_epoch_NNN.keras with NNN == len(history), epochs are 1..NNN,
     and the model's optimizer has taken exactly NNN epochs of steps (weights match history);
+  - run.epoch_latents has one snapshot for each of epochs 1..NNN, all of the same test digits;
   - read_status() says 'interrupted' (the dead pid is noticed), never 'running';
-  - the next --resume keeps the history it found and continues from it.
+  - the next --resume keeps the history and the snapshots it found and continues them.
 
 Each run ends with one --resume left to finish, which must reach the last epoch.
 Prints the trials, where the kills landed, and the failures (which must be 0).
@@ -20,6 +21,7 @@ Prints the trials, where the kills landed, and the failures (which must be 0).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import random
 import shutil
@@ -39,7 +41,10 @@ from vae import io  # noqa: E402
 SUBSET, EPOCHS, BATCH = 2000, 4, 128
 STEPS_PER_EPOCH = -(-SUBSET // BATCH)
 # Where a kill is aimed. Each waits for an event in the run directory, then kills after a random delay.
-PHASES = ("start-up", "loading data", "mid-epoch", "model write", "history write", "after commit", "final writes")
+PHASES = (
+    "start-up", "loading data", "mid-epoch", "snapshot write", "model write", "history write", "after commit",
+    "final writes",
+)  # fmt: skip
 
 
 def start(run_dir: Path, resume: bool) -> subprocess.Popen:
@@ -49,10 +54,14 @@ def start(run_dir: Path, resume: bool) -> subprocess.Popen:
 
 
 def temp_files(run_dir: Path) -> list[str]:
-    try:
-        return [p.name for p in run_dir.iterdir() if ".tmp" in p.name]
-    except FileNotFoundError:
-        return []
+    """Half-written files in the run and its latents/ and samples/ folders, as paths relative to the run."""
+    found = []
+    for folder in (run_dir, run_dir / "latents", run_dir / "samples"):
+        try:
+            found += [str(p.relative_to(run_dir)) for p in folder.iterdir() if ".tmp" in p.name]
+        except FileNotFoundError:
+            continue
+    return found
 
 
 def wait_for(proc: subprocess.Popen, event, timeout: float = 300) -> bool:
@@ -93,11 +102,13 @@ def aim(proc: subprocess.Popen, run_dir: Path, phase: str, rng: random.Random) -
         ok = wait_for(proc, lambda: status().get("progress", 0) > 0)
         time.sleep(rng.uniform(0, 1.5))
         return ok and proc.poll() is None
+    if phase == "snapshot write":
+        return wait_for(proc, writing("latents/.epoch_"))
     if phase == "model write":
         return wait_for(proc, writing(".model_epoch"))
     if phase == "history write":
         return wait_for(proc, writing(".history"))
-    if phase == "after commit":  # deleting the old model, writing the samples sheet and status
+    if phase == "after commit":  # deleting the old model, writing status.json
         ok = wait_for(proc, lambda: history.exists() and history.stat().st_mtime_ns != mtime)
         time.sleep(rng.uniform(0, 0.3))
         return ok and proc.poll() is None
@@ -106,7 +117,12 @@ def aim(proc: subprocess.Popen, run_dir: Path, phase: str, rng: random.Random) -
     raise ValueError(phase)
 
 
-def check(run_dir: Path, before: list[dict]) -> tuple[list[str], int]:
+def fingerprints(run: io.Run) -> list[bytes]:
+    """One digest per epoch snapshot: a resumed run must not rewrite the snapshots it found."""
+    return [hashlib.sha256(s["mean"].tobytes() + s["log_var"].tobytes()).digest() for s in run.epoch_latents]
+
+
+def check(run_dir: Path, before: list[dict], before_snapshots: list[bytes]) -> tuple[list[str], int]:
     """The invariants after a kill; returns (failures, epochs committed)."""
     failures = []
     state = io.read_status(run_dir).get("state")
@@ -132,6 +148,14 @@ def check(run_dir: Path, before: list[dict]) -> tuple[list[str], int]:
         failures.append(f"epochs are {[e['epoch'] for e in run.history]}")
     if run.history[: len(before)] != before:
         failures.append("a resumed run rewrote the history it started from")
+    snapshots = run.epoch_latents
+    if [s["epoch"] for s in snapshots] != list(range(1, n + 1)):
+        failures.append(f"{n} epochs committed but snapshots of epochs {[s['epoch'] for s in snapshots]}")
+    elif any(len(s["index"]) != len(snapshots[0]["index"]) or (s["index"] != snapshots[0]["index"]).any()
+             for s in snapshots):  # fmt: skip
+        failures.append("the snapshots are not all of the same test digits")
+    if fingerprints(run)[: len(before_snapshots)] != before_snapshots:
+        failures.append("a resumed run rewrote the snapshots it started from")
     steps = int(run.model.optimizer.iterations.numpy())
     if steps != n * STEPS_PER_EPOCH:
         failures.append(f"model took {steps} optimizer steps, history says {n} epochs of {STEPS_PER_EPOCH}")
@@ -152,6 +176,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="kill_training_"))
     runs = [work / f"run{i}" for i in range(args.runs)]
     history = {run: [] for run in runs}  # what each run had committed after its last check
+    snaps = {run: [] for run in runs}  # and the fingerprints of its epoch snapshots
     landed, failures, loadable, not_killed = Counter(), [], 0, 0
     t_start = time.time()
 
@@ -161,7 +186,7 @@ def main() -> int:
         resume = bool(history[run_dir])
         if resume and len(history[run_dir]) == EPOCHS:  # finished: start this run over
             shutil.rmtree(run_dir)
-            history[run_dir], resume = [], False
+            history[run_dir], snaps[run_dir], resume = [], [], False
         proc = start(run_dir, resume)
         t0 = time.time()
         stale = set(temp_files(run_dir))
@@ -175,10 +200,11 @@ def main() -> int:
             not_killed += 1
             if proc.returncode != 0:
                 failures.append(f"trial {trial}: train.py exited {proc.returncode}: {proc.stderr.read()[-500:]}")
-        trial_failures, n = check(run_dir, history[run_dir])
+        trial_failures, n = check(run_dir, history[run_dir], snaps[run_dir])
         loadable += n > 0
         failures += [f"trial {trial} ({phase}, {'resume' if resume else 'fresh'}): {f}" for f in trial_failures]
-        history[run_dir] = io.load_run(run_dir, with_model=False).history if n else []
+        run = io.load_run(run_dir, with_model=False) if n else None
+        history[run_dir], snaps[run_dir] = (run.history, fingerprints(run)) if run else ([], [])
         print(
             f"trial {trial:2d}  {'resume' if resume else 'fresh ':6s}  aimed at {phase:14s}  after {time.time() - t0:5.1f}s"
             f"  epochs committed {n}  state {io.read_status(run_dir).get('state')}  {'FAIL' if trial_failures else 'ok'}",
@@ -190,7 +216,7 @@ def main() -> int:
     for run_dir in runs:
         proc = start(run_dir, resume=bool(history[run_dir]))
         _, err = proc.communicate()
-        trial_failures, n = check(run_dir, history[run_dir])
+        trial_failures, n = check(run_dir, history[run_dir], snaps[run_dir])
         if proc.returncode != 0 or n != EPOCHS or io.read_status(run_dir).get("state") != "finished":
             trial_failures.append(f"finishing run exited {proc.returncode} at {n} epochs: {err[-500:]}")
         finished += not trial_failures
