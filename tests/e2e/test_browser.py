@@ -108,9 +108,12 @@ LONELY_DOT_JS = """(gd) => {
 }"""
 
 
+MAP = ".st-key-scatter-0"  # the map's chart: key "scatter" of the page's first generation (vae.ui.widgets.fresh)
+
+
 def scatter(page):
-    """The latent map: the plotly chart the app made with key="scatter" (Streamlit adds the st-key-* class)."""
-    return page.locator(".st-key-scatter .js-plotly-plot")
+    """The latent map: the plotly chart the app made (Streamlit adds the st-key-* class)."""
+    return page.locator(f"{MAP} .js-plotly-plot")
 
 
 def test_page_loads_with_a_digit(page, screenshot):
@@ -132,36 +135,43 @@ def test_keyboard_on_a_slider_changes_the_digit_and_the_server_hears_it(page, sc
     assert digit_pixels(page) != before
     # The server got the point when the steps ended: the map, redrawn, puts its cross there.
     page.wait_for_function(  # the chart's element is replaced when it is redrawn: look it up each time
-        """(marker) => [...document.querySelectorAll('.st-key-scatter .js-plotly-plot')].some((gd) =>
+        """([map, marker]) => [...document.querySelectorAll(map + ' .js-plotly-plot')].some((gd) =>
           (gd._fullData || []).some((t) => t.name === marker && Math.abs(t.x[0] - 0.5) < 1e-6))""",
-        arg=MARKER_NAME,
+        arg=[MAP, MARKER_NAME],
     )
     expect_point(page, 0.5, 0)  # the rerun did not pull the page's point back
     expect_no_exception(page)
     screenshot()
 
 
-def test_box_select_on_the_map_moves_the_sliders_to_its_centre(page, screenshot):
-    chart = scatter(page)
-    # The modebar shows while the pointer is over the chart; hover its corner, not the 10,000 WebGL dots.
-    chart.hover(position={"x": 5, "y": 5})
-    page.locator(".st-key-scatter").get_by_role("button", name="Box Select").click()
+def drag_box(page, chart, corners: tuple[tuple[float, float], tuple[float, float]]) -> tuple[float, float]:
+    """Drag a box over the map between two corners given as shares of the plot area; return its centre in z."""
     area = chart.locator(".nsewdrag").first.bounding_box()  # the plot area, where a drag selects
-    start = (area["x"] + 0.70 * area["width"], area["y"] + 0.15 * area["height"])  # upper right: z1, z2 > 0
-    end = (area["x"] + 0.85 * area["width"], area["y"] + 0.30 * area["height"])
+    start, end = ((area["x"] + fx * area["width"], area["y"] + fy * area["height"]) for fx, fy in corners)
     (x0, y0), (x1, y1) = (chart.evaluate(SCREEN_TO_DATA_JS, corner) for corner in (start, end))
     page.mouse.move(*start)
     page.mouse.down()
     page.mouse.move(*end, steps=10)
     page.mouse.up()
-    expect(page.locator(".pad .readout")).not_to_have_text("decoder(z = (0.00, 0.00))")
-    # While the rerun lands, Streamlit briefly shows the old map (with the drawn box) under the new one.
-    expect(page.locator(".st-key-scatter")).to_have_count(1)
+    return (x0 + x1) / 2, (y0 + y1) / 2
+
+
+def test_box_select_on_the_map_moves_the_point_to_its_centre_again_and_again(page, screenshot):
+    """The box tool, once picked, stays picked after a box: a second box moves the point again."""
+    chart = scatter(page)
+    # The modebar shows while the pointer is over the chart; hover its corner, not the 10,000 WebGL dots.
+    chart.hover(position={"x": 5, "y": 5})
+    page.locator(MAP).get_by_role("button", name="Box Select").click()
+    for corners in (((0.70, 0.15), (0.85, 0.30)), ((0.15, 0.70), (0.30, 0.85))):  # upper right, then lower left
+        before = point(page)
+        centre = drag_box(page, scatter(page), corners)
+        expect(page.locator(".pad .readout")).not_to_have_text(f"decoder(z = ({before[0]:.2f}, {before[1]:.2f}))")
+        # While the rerun lands, Streamlit briefly shows the old map (with the drawn box) under the new one.
+        expect(page.locator(MAP)).to_have_count(1)
+        # within 0.05 (about 2 px): plotly rounds the drag to whole pixels
+        assert point(page) == pytest.approx(centre, abs=0.05)
+        expect_point(page, *point(page))
     screenshot()
-    z1, z2 = point(page)
-    # within 0.05 (about 2 px): plotly rounds the drag to whole pixels
-    assert (z1, z2) == pytest.approx(((x0 + x1) / 2, (y0 + y1) / 2), abs=0.05)
-    expect_point(page, z1, z2)
     expect_no_exception(page)
 
 

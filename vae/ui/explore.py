@@ -26,9 +26,12 @@ def reset_page() -> None:
     walk back to its default, the grid at its default size."""
     point.reset()
     own_digit.forget_digit()
-    for key in ("grid_n", "digit_map", walk.PATH_KEY, "scatter_figure"):
+    for key in ("grid_n", "digit_map", walk.PATH_KEY, "scatter_figure", TOOL_KEY):
         st.session_state.pop(key, None)
     renew_widgets()
+
+
+TOOL_KEY = "_map_tool"  # the map's drag mode: "select" after a box, "zoom" after a click
 
 
 @st.fragment
@@ -75,7 +78,7 @@ def map_panel(info: catalog.RunInfo, run: Run) -> None:
     st.plotly_chart(
         session_scatter(info, run, here, picked),
         key=fresh(point.MAP_KEY),
-        on_select=lambda: point.on_map_select(run.latents["mean"]),
+        on_select=lambda: map_selected(run.latents["mean"]),
         selection_mode=("points", "box"),
         config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "autoScale2d"]},
     )
@@ -86,6 +89,14 @@ def map_panel(info: catalog.RunInfo, run: Run) -> None:
         picked_digit(info, run, picked)
 
 
+def map_selected(means: np.ndarray) -> None:
+    """The map's on_select callback: the point moves, and the tool that made the selection stays picked. The
+    chart is sent anew on each rerun and would fall back to zoom, so a second box would zoom instead."""
+    point.on_map_select(means)
+    event = st.session_state.get(fresh(point.MAP_KEY)) or {}
+    st.session_state[TOOL_KEY] = "select" if (event.get("selection") or {}).get("box") else "zoom"
+
+
 def session_scatter(info: catalog.RunInfo, run: Run, here: tuple[float, float], picked: int | None) -> go.Figure:
     """This session's scatter: rebuilt when the run, the picked digit or the language changes; a move or a
     new own digit only moves the overlays."""
@@ -94,7 +105,8 @@ def session_scatter(info: catalog.RunInfo, run: Run, here: tuple[float, float], 
     cached = st.session_state.get("scatter_figure")
     if cached is None or cached[0] != shows:
         cached = st.session_state.scatter_figure = (shows, figures.scatter_figure(run.latents, here, picked, star))
-    return figures.place_overlays(cached[1], here, star, st.session_state.get(walk.PATH_KEY))
+    figure = cached[1].update_layout(dragmode=st.session_state.get(TOOL_KEY, "zoom"))
+    return figures.place_overlays(figure, here, star, st.session_state.get(walk.PATH_KEY))
 
 
 def picked_digit(info: catalog.RunInfo, run: Run, row: int) -> None:

@@ -111,7 +111,6 @@ def scatter_figure(
     fig.update_layout(
         height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, uirevision="keep", font=FONT,
         xaxis=axis | {"title": "z1"}, yaxis=axis | {"title": "z2", "scaleanchor": "x"},
-        dragmode="select",  # a box, again and again; panning is one toolbar click away
         legend={"itemsizing": "constant", "orientation": "h", "y": -0.12, "title": {"text": t("figures.digit")}},
     )  # fmt: skip
     return fig
