@@ -1,4 +1,5 @@
-"""Your own digit: drawn in the page or uploaded, made MNIST-like, encoded, shown as a star on the map.
+"""Your own digit: drawn in the page or uploaded, made MNIST-like, encoded, shown as a star on the map and
+on the drawing pad's plane (an upload is put on the pad, so both are drawn the same way).
 
 A digit reaches this session as a 28x28 in [0, 1] (a drawing's pixels from the page, checked on the
 server, or an upload after vae.images). ``take_digit`` encodes it and files it under STAR_KEY for
@@ -12,13 +13,17 @@ import numpy as np
 import streamlit as st
 
 from vae import catalog
+from vae.drawpad import draw_pad
 from vae.io import Run
-from vae.limits import MAX_UPLOAD_MB, UPLOAD_EXTENSIONS
+from vae.limits import MAX_UPLOAD_MB, UPLOAD_EXTENSIONS, Z_LIMIT
 from vae.ui import loaders, point, present
 from vae.ui.i18n import t
 from vae.ui.widgets import fresh, show
 
 UPLOAD_KEY = "upload"
+DRAW_KEY = "draw"
+SHOWN_KEY = "_shown_upload"  # counts uploads: the pad puts a new one on its canvas when this changes
+DRAWPAD_TEXTS = ("canvas", "undo", "clear", "seen", "reconstruction", "plane", "loading", "empty")
 STAR_KEY = "star"  # {"mean", "log_var"} of the own digit: the map draws it
 DIGIT_KEY = "own_digit"  # {"digit": 28x28, "source": "upload" | "drawing", "notes": [...]} or {"error": ...}
 
@@ -57,6 +62,7 @@ def on_upload(info: catalog.RunInfo) -> None:
         return
     take_digit(info, result["digit"], "upload", result["notes"])
     st.session_state[DIGIT_KEY]["original"] = result["original"]
+    st.session_state[SHOWN_KEY] = st.session_state.get(SHOWN_KEY, 0) + 1  # the pad shows the new upload
 
 
 def move_to_digit() -> None:
@@ -66,29 +72,47 @@ def move_to_digit() -> None:
         point.move_to(float(star["mean"][0]), float(star["mean"][1]))
 
 
+def on_drawing(info: catalog.RunInfo, digit: np.ndarray | None) -> None:
+    """The pad's callback when a stroke ends: the drawing becomes the own digit; a cleared pad forgets it."""
+    if digit is None:
+        forget_digit()
+    else:
+        take_digit(info, digit, "drawing")
+
+
+def pad_texts() -> dict[str, str]:
+    return {name: t(f"drawpad.{name}") for name in DRAWPAD_TEXTS}
+
+
 def own_digit_panel(info: catalog.RunInfo, run: Run) -> None:
+    """The drawing pad (left: the page shows the 28x28, the code and the reconstruction while the pen is
+    down), the uploader and what the server made of the digit (right)."""
     st.subheader(t("own.header"))
-    left, right = st.columns([1, 3], gap="large")
+    result = st.session_state.get(DIGIT_KEY)
+    upload = result if result is not None and result.get("source") == "upload" and "digit" in result else None
+    left, right = st.columns([3, 2], gap="large")
     with left:
+        draw_pad(
+            run.model, latents=run.latents["mean"], labels=run.latents["labels"], key=fresh(DRAW_KEY),
+            extent=Z_LIMIT, on_change=lambda digit: on_drawing(info, digit), texts=pad_texts(),
+            shown=None if upload is None else upload["digit"], shown_version=st.session_state.get(SHOWN_KEY, 0),
+        )  # fmt: skip
+        present.caption(t("own.draw_caption"))
+    with right:
         st.file_uploader(
             t("own.upload_label", mb=MAX_UPLOAD_MB), type=list(UPLOAD_EXTENSIONS), key=fresh(UPLOAD_KEY),
             max_upload_size=MAX_UPLOAD_MB, on_change=on_upload, args=(info,),
         )  # fmt: skip
         present.caption(t("own.caption"))
-    result = st.session_state.get(DIGIT_KEY)
-    if result is None:
-        return
-    with right:
+        if result is None:
+            return
         if "error" in result:
             st.error(result["error"])
             return
         for note in result["notes"]:
             st.info(note)
-        a, b, c = st.columns(3)
         if "original" in result:
-            show(a, result["original"], t("own.your_image"), scale=1)
-        show(b, result["digit"], t("own.as_mnist"), scale=8)
-        show(c, result["reconstruction"], t("own.reconstruction"), scale=8)
+            show(st, result["original"], t("own.your_image"), scale=1)
         (m1, m2), (s1, s2) = result["mean"][:2], np.exp(0.5 * result["log_var"][:2])
         st.markdown(t("own.code", m1=m1, m2=m2, s1=s1, s2=s2))
         st.button(t("own.move_here"), on_click=move_to_digit, key="move_to_digit")
