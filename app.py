@@ -14,7 +14,7 @@ import streamlit as st
 from vae.ui import frame
 from vae.ui.i18n import t
 
-PAGES = (("explore", "🔢", True), ("train", "🏋️", False))
+PAGES = (("explore", ":material/scatter_plot:", True), ("train", ":material/model_training:", False))
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ def reset_page() -> None:
     renew_widgets()
 
 
+PAD_SIZE = 220  # the digit and the plane side by side beside the map on a 1280 px projector
 TOOL_KEY = "_map_tool"  # the map's drag mode: "select" after a box, "zoom" after a click
 
 
@@ -41,7 +42,7 @@ def point_panels(info: catalog.RunInfo) -> None:
     run = loaders.run_of(info)
     own_digit.refresh(info)
     if present.shows("point"):
-        left, right = st.columns([2, 3], gap="large")
+        left, right = st.columns([5, 4], gap="medium")
         with left:
             digit_panel(info, run)
         with right:
@@ -59,7 +60,7 @@ def digit_panel(info: catalog.RunInfo, run: Run) -> None:
     if run.config.latent_dim == 2:
         latent_pad(
             run.model, z=point.here(), extent=Z_LIMIT, latents=run.latents["mean"], labels=run.latents["labels"],
-            key="pad", on_release=point.heard, size=280, moves=point.moves(),
+            key="pad", on_release=point.heard, size=PAD_SIZE, moves=point.moves(),
         )  # fmt: skip
         present.caption(t("digit.pad_caption"))
     else:

@@ -15,6 +15,12 @@ from vae.io import RunError
 from vae.ui import i18n, loaders, point, present, sidebar
 from vae.ui.i18n import t
 
+# Streamlit's default page padding (6rem on top, 5rem at the sides) would push the latent plane below the
+# fold of a 1280x720 projector; tests/e2e/test_layout.py checks the digit and the plane are both on screen.
+LAYOUT_CSS = """<style>
+  .block-container { padding: 1.5rem 2rem 2rem 2rem; }
+  h1 { font-size: 2rem !important; padding-top: 0 !important; }
+</style>"""
 FRAME_KEY = "_frame"  # underscore: no widget has this key, so no page can send a value for it
 
 
@@ -46,7 +52,8 @@ def first_visit() -> None:
 
 def setup() -> Frame:
     choose_language()
-    st.set_page_config(page_title=t("frame.page_title"), page_icon="🔢", layout="wide")
+    st.set_page_config(page_title=t("frame.page_title"), page_icon=":material/scatter_plot:", layout="wide")
+    st.html(LAYOUT_CSS)
     runs = catalog.list_runs()
     info = sidebar.run_picker(runs)
     if info is not None:
