@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 from vae import catalog, data, generate, images, inference
-from vae.io import Run
+from vae.io import Run, RunError, load_run
 from vae.limits import MAX_UPLOAD_BYTES, Z_LIMIT
 
 
@@ -88,3 +88,13 @@ def classifier() -> inference.NumpyClassifier | None:
 def digit_map(name: str, version: tuple, n: int) -> generate.DigitMap | None:
     model = classifier()
     return None if model is None else generate.latent_map(load(name, version).model, model, n=n, extent=Z_LIMIT)
+
+
+@st.cache_data(max_entries=12, show_spinner=False)
+def epoch_latents(name: str, version: tuple) -> list[dict]:
+    """The run's per-epoch snapshots ([] for a run trained before they existed); no model is loaded, so a
+    run still training can be replayed."""
+    try:
+        return load_run(catalog.resolve(name), with_model=False).epoch_latents
+    except (RunError, ValueError):  # a job before its first epoch, a run that went away
+        return []

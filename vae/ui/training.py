@@ -12,7 +12,8 @@ import streamlit as st
 from vae import catalog, jobs
 from vae.config import KL_PRESETS
 from vae.limits import FULL_DATA_RETRAIN, RETRAIN_DEFAULT_EPOCHS, RETRAIN_EPOCHS
-from vae.ui import figures, loaders, present, sidebar
+from vae.ui import figures, loaders, present, replay, sidebar
+from vae.ui import presenter as presenter_ui
 from vae.ui.i18n import keyed, language, t
 
 KL_CHOICES = sorted({*(m * 10.0**e for e in range(-4, 1) for m in (1, 2, 5)), 10.0, *KL_PRESETS.values()})
@@ -42,11 +43,14 @@ def training_panel() -> None:
         subset = st.selectbox(
             t("train.data"), SUBSETS, format_func=lambda n: t(f"train.subset_{n}"), key=keyed("subset")
         )
-        if st.button(t("train.start"), type="primary", key="train"):
+        if st.button(t("train.start"), type="primary", key="train", disabled=not presenter_ui.can_act()):
             try:
-                jobs.start(runs_dir, kl_weight, epochs, subset or None)
+                if presenter_ui.allowed():  # checked here too: a click can be crafted for a disabled button
+                    jobs.start(runs_dir, kl_weight, epochs, subset or None)
             except jobs.JobError as err:
                 st.warning(str(err))
+        presenter_ui.locked_note()
+        presenter_ui.refusal_note()
     with right:
         present.caption(t("train.caption"))
         st.caption(
@@ -84,7 +88,11 @@ def job_view(runs_dir) -> None:
         epoch = min(status.get("epoch", 0) + 1, epochs)  # the last epoch's commit is not a further epoch
         text = t("train.progress", title=title, epoch=epoch, epochs=epochs, share=job.fraction_done)
         st.progress(job.fraction_done, text=text)
-        st.button(t("train.cancel"), on_click=jobs.cancel, args=(runs_dir,), key="cancel")
+        st.button(
+            t("train.cancel"), on_click=presenter_ui.guard, args=(jobs.cancel, runs_dir), key="cancel",
+            disabled=not presenter_ui.can_act(),
+        )  # fmt: skip
+        presenter_ui.refusal_note()
     elif status.get("state") == "finished":
         st.success(t("train.finished", title=title, epochs=status.get("epoch", 0)))
         if st.button(t("train.open"), key="open_run", on_click=sidebar.open_run, args=(f"runs/{job.name}",)):
@@ -92,6 +100,7 @@ def job_view(runs_dir) -> None:
     else:
         st.warning(t(f"train.state_{status.get('state', 'failed')}", title=title, message=status.get("message", "")))
     info = catalog.describe(f"runs/{job.name}")
+    replay.live_replay(info)
     if info.history:
         st.plotly_chart(figures.loss_figure(info.history), key="job_losses")
     samples = sorted((info.path / "samples").glob("epoch_*.png"))
