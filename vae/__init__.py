@@ -31,6 +31,8 @@ _HOMES = {
     "preprocess_digit": "vae.images",
     "digit_from_upload": "vae.images",
     "ImageError": "vae.images",
+    "digit_bound": "vae.bound",
+    "exact_posterior": "vae.bound",
 }
 __all__ = list(_HOMES)
 

@@ -10,9 +10,9 @@ Bernoulli likelihood from the decoder's logits), from loosest to tightest:
   IWAE           -log (1/k) sum_i p(x, z_i) / q(z_i|x), z_i ~ q(z|x) (Burda et al. 2016);
                  also an upper bound, tighter as k grows, equal to -log p(x) as k -> infinity.
   exact          for a 2-D latent only: p(x) = integral of p(x|z) p(z) dz by the midpoint rule
-                 on a fine grid over [-extent, extent]^2. The grid is decoded once and shared
-                 by all images; the same sum on every other node gives a coarser estimate,
-                 whose difference shows the discretisation error.
+                 on a fine grid over [-extent, extent]^2 (vae.bound.Quadrature). The grid is
+                 decoded once and shared by all images; the same sum on every other node gives
+                 a coarser estimate, whose difference shows the discretisation error.
 
 Digit coverage: a small MNIST classifier (vae/classifier.py) reads each cell of the 20x20
 latent grid at Gaussian quantiles; which digits appear with softmax > 0.9, and how many cells do.
@@ -32,6 +32,7 @@ import numpy as np
 import tensorflow as tf
 from scipy.special import logsumexp
 
+from vae.bound import EXACT_EXTENT, EXACT_GRID, Quadrature, require_2d
 from vae.classifier import DEFAULT_PATH as CLASSIFIER_PATH
 from vae.generate import DigitMap, latent_map
 from vae.inference import NumpyClassifier
@@ -41,10 +42,6 @@ from vae.losses import gaussian_log_density, kl_nats, reconstruction_nats
 CONFIDENT = 0.9  # softmax above this counts as "clearly a digit"
 CHEAP_K = 10  # IWAE samples in the cheap evaluation train.py runs after every training: seconds, not minutes
 FULL_K = 1000
-# The quadrature grid: fine enough for posteriors a few hundredths wide, wide enough for every
-# test code; its convergence (finer grid, wider square) is in benchmarks/README.md.
-EXACT_GRID = 300
-EXACT_EXTENT = 6.0
 EVALUATOR_KEYS = ("test", "iwae", "exact", "coverage", "seconds", "test_images")
 MAX_ROWS = 16384  # decoded points held at once (x 784 floats ~ 50 MB): bounds memory
 MAX_LOG_WEIGHTS = 4_000_000  # IWAE log-weights held at once (32 MB): fewer images per batch when k is huge
@@ -75,7 +72,7 @@ def negative_elbo(model, x: np.ndarray, batch_size: int = 1000, seed: int = 0) -
 # ------------------------------------------------------------------------------------- IWAE
 
 
-def _log_weights_fn(model):
+def importance_weights_fn(model):
     """A compiled (x (B,784), z_mean, z_log_var (B,d), eps (K,B,d)) -> log p(x,z) - log q(z|x), shape (K,B)."""
     d = model.latent_dim
 
@@ -109,7 +106,7 @@ def iwae_nll(
     Memory: images go in batches, samples in chunks of at most max_rows decoded points;
     only the (k, batch) log-weights are kept (at most MAX_LOG_WEIGHTS), reduced with log-sum-exp.
     """
-    log_weights = _log_weights_fn(model)
+    log_weights = importance_weights_fn(model)
     generator = tf.random.Generator.from_seed(seed)
     image_batch = max(1, min(image_batch, MAX_LOG_WEIGHTS // k))
     ks = [kk for kk in (1, 10, 100, 1000, 10000) if kk < k and k % kk == 0] + [k]
@@ -136,23 +133,19 @@ def iwae_nll(
 def exact_nll(
     model, x: np.ndarray, grid: int = EXACT_GRID, extent: float = EXACT_EXTENT, max_rows: int = 2048
 ) -> dict[str, float]:
-    """-log p(x) by the midpoint rule over [-extent, extent]^2 with grid x grid cells (2-D latent only).
+    """-log p(x) by vae.bound's midpoint rule over [-extent, extent]^2, grid x grid cells (2-D latent only).
 
-    log p(x) ~= logsumexp_j [log p(x|z_j) + log p(z_j)] + log(h^2), h = 2 extent / grid.
+    The rule (nodes, cell area) is vae.bound.Quadrature, which vae.digit_bound integrates one digit
+    with; here the sum runs for all images at once in TensorFlow, where XLA fuses it
+    (benchmarks/bound_latency.py times it against the same sum in numpy).
     log p(x|z) = sum_pixels x * logit - softplus(logit), so for a block of decoded grid points
     it is one matrix product with all images: (N, 784) @ (784, G). Every other node in each
     direction (spacing 2h, cell area 4h^2) gives the coarse estimate from the same decodes:
     those nodes are put first, so the coarse sum is over the first blocks only.
     """
-    if model.latent_dim != 2:
-        raise ValueError(f"quadrature over the latent plane needs latent_dim 2, not {model.latent_dim}")
-    h = 2 * extent / grid
-    centers = -extent + h * (np.arange(grid) + 0.5)
-    z1, z2 = np.meshgrid(centers, centers, indexing="ij")
-    is_coarse = ((np.arange(grid)[:, None] % 2 == 0) & (np.arange(grid)[None, :] % 2 == 0)).ravel()
-    nodes = np.stack([z1.ravel(), z2.ravel()], axis=1).astype(np.float32)
-    nodes = np.concatenate([nodes[is_coarse], nodes[~is_coarse]])
-    n_coarse = int(is_coarse.sum())
+    require_2d(model)
+    rule = Quadrature(grid, extent)
+    nodes, n_coarse = rule.nodes_coarse_first()
 
     @tf.function(
         jit_compile=True,
@@ -171,15 +164,15 @@ def exact_nll(
         for lo, hi in blocks
         for start in range(lo, hi, max_rows)
     ]
-    log_px = logsumexp(np.stack([p for _, p in parts], axis=1), axis=1) + math.log(h * h)
-    log_px_coarse = logsumexp(np.stack([p for c, p in parts if c], axis=1), axis=1) + math.log(4 * h * h)
+    log_px = rule.log_integral(np.stack([p for _, p in parts], axis=1))
+    log_px_coarse = rule.log_integral(np.stack([p for c, p in parts if c], axis=1), stride=2)
     z_mean, _ = model.encode(x.numpy())
     return {
         "nll": float(-log_px.mean()),
         "nll_coarse": float(-log_px_coarse.mean()),
         "grid": grid,
         "extent": extent,
-        "spacing": h,
+        "spacing": rule.spacing,
         # codes outside the square mean the integral misses mass there: widen --extent
         "codes_outside": float((np.abs(z_mean) > extent).any(axis=1).mean()),
     }

@@ -54,6 +54,8 @@ MAX_UPLOAD_PIXELS = 12_000_000  # decompression bombs: refuse before decoding
 # ------------------------------------------------------------------ the latent plane
 
 Z_LIMIT = 4.0  # slider and grid range: +/-4 prior standard deviations holds nearly all of N(0, 1)
+BOUND_SAMPLES = Range(1, 10_000)  # vae.digit_bound's k: IWAE draws for one digit, decoded in one request
+POSTERIOR_GRID_SIDE = Range(2, 300)  # vae.exact_posterior's n: n * n decodes for one picture
 
 # ------------------------------------------------------------------ the class board (vae.board)
 
