@@ -50,3 +50,16 @@ def test_mismatched_shapes_are_refused_with_a_message():
         knn_vote(np.zeros((1, 3)), np.zeros((4, 2)), np.zeros(4))
     with pytest.raises(ValueError, match="reference labels"):
         knn_vote(np.zeros((1, 2)), np.zeros((4, 2)), np.zeros(3))
+
+
+def test_leave_one_out_leaves_each_point_out_of_its_own_vote():
+    """Two tight clusters and one 7 among the 4s: left out of its own vote the 7 reads 4 (counted in it,
+    at k=1 it reads itself); every other point still reads its own cluster."""
+    rng = np.random.default_rng(2)
+    reference = np.concatenate([rng.normal(0, 0.1, (10, 2)), rng.normal(5, 0.1, (10, 2))])
+    labels = np.array([4] * 9 + [7] + [7] * 10)
+    votes = knn_vote(reference, reference, labels, k=5, leave_one_out=True)
+    assert votes[9] == 4 and (votes[:9] == 4).all() and (votes[10:] == 7).all()
+    assert knn_vote(reference, reference, labels, k=1)[9] == 7  # counted with itself, it votes for itself
+    with pytest.raises(ValueError, match="reference points themselves"):
+        knn_vote(reference[:3], reference, labels, leave_one_out=True)
