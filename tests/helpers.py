@@ -220,13 +220,13 @@ def with_corner_shadow(photo: np.ndarray, depth: float, corner: tuple[int, int] 
 
     rows, cols = np.indices(photo.shape) / photo.shape[0]
     inside = ((rows - corner[0]) ** 2 + (cols - corner[1]) ** 2 < 0.55**2).astype(np.float32)
-    return photo * (1 - depth * ndimage.gaussian_filter(inside, photo.shape[0] / 80))
+    return (photo * (1 - depth * ndimage.gaussian_filter(inside, photo.shape[0] / 80))).astype(np.float32)
 
 
 def with_gradient(photo: np.ndarray, depth: float) -> np.ndarray:
     """Light from one side: brightness falling linearly by depth from the top left to the bottom right."""
     rows, cols = np.indices(photo.shape) / photo.shape[0]
-    return photo * (1 - depth * (rows + cols) / 2)
+    return (photo * (1 - depth * (rows + cols) / 2)).astype(np.float32)
 
 
 def with_ruled_lines(

@@ -93,7 +93,7 @@ def test_not_a_number_pixels_are_not_a_digit():
 
 def test_a_lone_speck_in_a_wide_image_still_gives_a_valid_digit():
     pixels = np.zeros((3, 5000), dtype=np.float32)
-    pixels[1, [0, 4999]] = 1.0  # the bounding box spans 5000 pixels with nothing between
+    pixels[1, [0, 1, 2, 4997, 4998, 4999]] = 1.0  # the bounding box spans 5000 pixels with nothing between
     assert_mnist_like(preprocess_digit(Image.fromarray(pixels, mode="F")))
 
 
@@ -165,6 +165,7 @@ FLAWS = {
     "lighting gradient 40 %": lambda photo, box: with_gradient(photo, 0.4),
     "ruled paper, light lines": lambda photo, box: with_ruled_lines(photo, box, 0.15),
     "ruled paper, dark lines": lambda photo, box: with_ruled_lines(photo, box, 0.3),
+    "ruled paper, dark lines through the digit": lambda photo, box: with_ruled_lines(photo, box, 0.3, True),
     "all of them": lambda photo, box: with_ruled_lines(
         with_gradient(with_corner_shadow(with_specks(photo, box), 0.25), 0.3), box, 0.3
     ),

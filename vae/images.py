@@ -18,6 +18,11 @@ The specification. Photos only (Python; a drawing on the pad's clean canvas is a
       there exceeds UNEVEN_PAPER), it is divided out: ink = 1 - pixels / paper (light paper),
       ink = pixels - paper (dark paper). Otherwise ink = paper - pixels or pixels - paper
       with the median paper of P2. Negative ink is 0.
+  P4. Thin lines: ink whose Gaussian blur (sigma THIN_LINE_BLUR times the longer side, when that
+      is at least half a pixel) falls below INK_THRESHOLD times the blur's maximum is 0. A ruled line
+      or a hair averages away, a pen stroke does not (unless nothing else is left: a hairline
+      drawing is kept whole). On the pad's canvas (one pen, at least
+      6 px wide) this changes nothing: tests/test_preprocess_parity.py runs drawings through here.
 
 Both implementations, from an ink map I (float32, 0 = paper; the page: canvas alpha / 255).
 Every step computes in float64 from the float32 values, so both sides make the same comparisons:
@@ -53,9 +58,10 @@ from scipy import ndimage
 
 from vae.limits import MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, UPLOAD_FORMATS
 
-WORK_SIDE = 1024  # images are box-shrunk to this before any float work: a 20x20 digit needs no more
+WORK_SIDE = 512  # images are box-shrunk to this before any float work: a 20x20 digit needs no more
 FLATTEN_WINDOW = 0.25  # of the longer side: wider than any pen stroke, narrower than a shadow
 UNEVEN_PAPER = 0.05  # the border's paper estimate varies more than this: lighting to flatten
+THIN_LINE_BLUR = 1 / 200  # of the longer side: a ruled line's width on a photo of a page
 
 
 @dataclass(frozen=True)
@@ -173,7 +179,7 @@ def to_grayscale(image: Image.Image, notes: list[str] | None = None) -> Image.Im
 
 
 def ink_map(pixels: np.ndarray) -> np.ndarray:
-    """Steps P2-P3: a grayscale photo (float32 in [0, 1]) -> float32 ink, 0 on the paper, lighting divided out."""
+    """Steps P2-P4: a grayscale photo (float32 in [0, 1]) -> float32 ink, 0 on the paper, lighting divided out."""
     border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
     paper = float(np.median(border))
     light = paper > 0.5
@@ -186,7 +192,14 @@ def ink_map(pixels: np.ndarray) -> np.ndarray:
         ink = 1.0 - pixels / np.maximum(estimate, 1e-3)
     else:
         ink = pixels - estimate
-    return np.clip(ink, 0.0, None).astype(np.float32)
+    ink = np.clip(ink, 0.0, None).astype(np.float32)
+    sigma = THIN_LINE_BLUR * max(pixels.shape)
+    if sigma >= 0.5:  # P4; on smaller pictures a line is as wide as a stroke
+        blurred = ndimage.gaussian_filter(ink, sigma)
+        thin = blurred < RULES.ink_threshold * blurred.max()
+        if ink[~thin].max(initial=0.0) >= RULES.min_peak:  # a hairline drawing is all thin: keep it whole
+            ink[thin] = 0.0
+    return ink
 
 
 def digit_parts(ink: np.ndarray, rules: DigitRules = RULES) -> np.ndarray:
