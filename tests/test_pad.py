@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from tests.helpers import ROOT, randomized, skip_or_fail
 from vae.io import load_run
 from vae.model import VAE
-from vae.pad import MAX_SCATTER_POINTS, latent_pad, pack_decoder, packed_decoder, read_digest
+from vae.pad import MAX_SCATTER_POINTS, TEXTS, latent_pad, pack_decoder, packed_decoder, read_digest
 
 PAD_JS = ROOT / "vae" / "static" / "pad.mjs"
 # Unpacks the bytes with the page's own functions and decodes each point: what the browser does.
@@ -150,7 +150,7 @@ def test_perf_guard_the_weights_travel_once_per_session_and_the_point_every_run(
     assert [e.key for e in at.get("bidi_component")] == ["pad", "pad-decoder"]
     pad, decoder = (e.proto for e in at.get("bidi_component"))
     assert json.loads(pad.json) == {
-        "z": [0.5, -0.25], "extent": 2.0, "step": 0.1, "size": 280, "digest": read_digest(decoder.bytes), "moves": 0,
+        "z": [0.5, -0.25], "extent": 2.0, "step": 0.1, "size": 280, "digest": read_digest(decoder.bytes), "moves": 0, "texts": TEXTS,
     }  # fmt: skip
     assert at.markdown[0].value == "released: None"  # nothing dragged yet
 

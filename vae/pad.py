@@ -39,8 +39,16 @@ CSS = """
 .pad canvas { display: block; border-radius: 4px; touch-action: none; }
 .pad .plane { cursor: crosshair; }
 .pad .digit { background: #000; }
-.pad .readout { font-family: var(--st-code-font, monospace); font-size: 0.85rem; margin-top: 0.25rem; }
+.pad .readout { font-family: var(--st-code-font, monospace); font-size: min(0.85rem, 15px); margin-top: 0.25rem;
+  white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.pad .legend { display: flex; flex-wrap: wrap; gap: 0.1rem 0.55rem; margin-top: 0.3rem; font-size: 0.85rem; }
+.pad .legend i { display: inline-block; width: 0.7em; height: 0.7em; border-radius: 50%; margin-right: 0.2em; }
 """
+TEXTS = {
+    "digit": "decoded digit",
+    "plane": "latent plane: drag the point, or use the arrow keys",
+    "loading": "loading decoder…",
+}
 _component = st.components.v2.component("vae.latent_pad", js=JS, css=CSS)
 
 
@@ -66,13 +74,15 @@ def latent_pad(
     size: int = 280,
     step: float = 0.1,
     moves: int = 0,
+    texts: dict[str, str] | None = None,
 ) -> tuple[float, float] | None:
     """Render two sliders, the digit and the pad at point z over [-extent, extent]^2; return the last
     released point (None before any).
 
     latents/labels: the test set's latent means and digit labels, drawn faintly behind the pad.
     on_release(point): called when a drag, an arrow-key move or a slider step ends, before the script reruns.
-    size: the pad's and the digit's side in CSS pixels; step: the sliders' step.
+    size: the pad's and the digit's side in CSS pixels, 0 to fit the window (the presenter view); step: the
+    sliders' step. texts: replacements for TEXTS (translations).
     moves: how often Python moved the point itself. The page applies z only when this changes, so a
     rerun caused by the user's own moves never pulls the point back to a value it has just left.
     """
@@ -95,6 +105,7 @@ def latent_pad(
                 "size": int(size),
                 "digest": digest,
                 "moves": int(moves),
+                "texts": TEXTS | (texts or {}),
             },  # fmt: skip
             on_point_change=released,
             on_missing_change=lambda: None,  # a trigger: result.missing is set for one run only

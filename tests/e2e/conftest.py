@@ -84,3 +84,34 @@ def screenshot(request, page):
         return path
 
     return take
+
+
+@pytest.fixture
+def open_page(browser, app_url):
+    """open_page(width, height, query="", **context): a fresh session in a viewport of that size (context
+    options such as has_touch), scrolled to the top once the digit is drawn; closed after the test."""
+    contexts = []
+
+    def opened(width: int, height: int, query: str = "", **context):
+        contexts.append(browser.new_context(viewport={"width": width, "height": height}, **context))
+        page = contexts[-1].new_page()
+        page.goto(app_url + query)
+        page.locator(".pad .readout").filter(has_text="decoder(z").wait_for(timeout=FIRST_LOAD_TIMEOUT_MS)
+        page.evaluate("window.scrollTo(0, 0)")
+        return page
+
+    yield opened
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def shoot():
+    """shoot(page, name): the visible page as screenshots/<name>.png."""
+
+    def take(page, name: str) -> Path:
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / f"{name}.png")
+        return SCREENSHOTS / f"{name}.png"
+
+    return take

@@ -11,7 +11,7 @@
 // session and model, not with every move of the point.
 
 import { awaitNetwork, makeDecoder, receiveNetwork } from "./network.mjs";
-import { planeBackground, planePixel } from "./plane.mjs";
+import { DIGIT_COLORS, planeBackground, planePixel } from "./plane.mjs";
 
 export { makeDecoder, unpackNetwork as unpackDecoder } from "./network.mjs"; // for node (tests/test_pad.py)
 
@@ -40,10 +40,13 @@ function createPad(root) {
       <label>z2 <input type="range" class="z2" aria-label="z2"><output></output></label>
     </div>
     <div class="digit-column">
-      <canvas class="digit" role="img" aria-label="decoded digit"></canvas>
-      <div class="readout">loading decoder…</div>
+      <canvas class="digit" role="img"></canvas>
+      <div class="readout"></div>
     </div>
-    <canvas class="plane" tabindex="0" aria-label="latent plane: drag the point, or use the arrow keys"></canvas>`;
+    <div class="plane-column">
+      <canvas class="plane" tabindex="0"></canvas>
+      <div class="legend">${DIGIT_COLORS.map((c, d) => `<span><i style="background:${c}"></i>${d}</span>`).join("")}</div>
+    </div>`;
   root.appendChild(wrapper);
   const plane = wrapper.querySelector(".plane");
   const digitCanvas = wrapper.querySelector(".digit");
@@ -54,7 +57,9 @@ function createPad(root) {
   const smallContext = small.getContext("2d");
   const pixels = smallContext.createImageData(IMAGE_SIZE, IMAGE_SIZE);
 
-  const pad = { z: [0, 0], extent: 3, step: 0.1, size: 280, decoder: null, decode: null, background: null, digest: null };
+  // requested: the side Python asked for in CSS pixels; 0 fits the screen (the presenter view): the digit
+  // and the plane side by side, each up to 42 % of the window's height.
+  const pad = { z: [0, 0], extent: 3, step: 0.1, size: 280, requested: 280, decoder: null, decode: null, background: null, digest: null };
   let move = null; // the server's count of the moves it made itself (map clicks, uploads, a new run)
   let dragging = false;
   let framePending = false;
@@ -75,7 +80,16 @@ function createPad(root) {
     });
   }
 
+  function fittedSize() {
+    if (pad.requested > 0) return pad.requested;
+    const gap = parseFloat(getComputedStyle(wrapper).columnGap) || 16;
+    const width = (wrapper.parentElement?.clientWidth || window.innerWidth) - gap - 8;
+    return Math.max(160, Math.floor(Math.min(0.42 * window.innerHeight, width / 2)));
+  }
+
   function resize() {
+    pad.size = fittedSize();
+    for (const column of wrapper.querySelectorAll(".digit-column, .plane-column")) column.style.width = `${pad.size}px`;
     const ratio = window.devicePixelRatio || 1;
     for (const canvas of [plane, digitCanvas]) {
       canvas.style.width = canvas.style.height = `${pad.size}px`;
@@ -113,10 +127,11 @@ function createPad(root) {
     const x = toPixel(clamp(pad.z[0]));
     const y = pad.size - toPixel(clamp(pad.z[1]));
     context.beginPath();
-    context.arc(x, y, 7, 0, 2 * Math.PI);
-    context.fillStyle = "#ff4b4b";
+    // Black on a white ring: no digit has either colour, so the point never hides in a cluster.
+    context.arc(x, y, Math.max(7, pad.size / 36), 0, 2 * Math.PI);
+    context.fillStyle = "#000000";
     context.fill();
-    context.lineWidth = 2;
+    context.lineWidth = 3;
     context.strokeStyle = "#ffffff";
     context.stroke();
     readout.textContent = `decoder(z = (${pad.z[0].toFixed(2)}, ${pad.z[1].toFixed(2)}))`;
@@ -187,9 +202,14 @@ function createPad(root) {
   // Called on every Streamlit rerun with the server's view: the point, the extent, the model.
   // z is applied only when the server moved the point itself (its move count changed): a rerun
   // caused by our own release would otherwise pull the point back to a value it has since left.
-  pad.update = ({ z, extent, step, size, digest, moves }) => {
-    const resized = size !== pad.size || extent !== pad.extent;
-    Object.assign(pad, { extent, size, step: step ?? pad.step });
+  pad.update = ({ z, extent, step, size, digest, moves, texts }) => {
+    const resized = size !== pad.requested || extent !== pad.extent;
+    Object.assign(pad, { extent, requested: size, step: step ?? pad.step });
+    if (texts) {
+      digitCanvas.setAttribute("aria-label", texts.digit);
+      plane.setAttribute("aria-label", texts.plane);
+      if (!pad.decode) readout.textContent = texts.loading;
+    }
     if (moves !== move && !dragging) pad.z = [z[0], z[1]];
     move = moves;
     setSliderRange(); // range and value right even before the decoder has arrived
@@ -213,6 +233,12 @@ function createPad(root) {
     }
     requestDraw();
   };
+  window.addEventListener("resize", () => {
+    if (pad.requested > 0) return;
+    resize();
+    if (pad.decoder) drawBackground();
+    requestDraw();
+  });
   resize();
   return pad;
 }

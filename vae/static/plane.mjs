@@ -2,7 +2,7 @@
 // the test set's codes, faint and coloured by digit; drawn once per network and extent, then
 // copied onto the visible canvas each frame.
 
-const DIGIT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+export const DIGIT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
 // Latent value -> CSS pixels from the plane's left (or bottom) edge, for a plane of `size` over +/-extent.
 export const planePixel = (value, extent, size) => ((value + extent) / (2 * extent)) * size;
@@ -18,7 +18,7 @@ export function planeBackground({ size, extent, color, points, labels }) {
   const at = (value) => planePixel(value, extent, size);
   context.strokeStyle = color;
   context.fillStyle = color;
-  context.font = "10px sans-serif";
+  context.font = `${Math.max(13, Math.round(size / 16))}px sans-serif`; // readable on a projector
   context.globalAlpha = 0.15;
   for (let tick = Math.ceil(-extent); tick <= extent; tick++) {
     context.beginPath();
@@ -36,15 +36,17 @@ export function planeBackground({ size, extent, color, points, labels }) {
   context.lineTo(size, size - at(0));
   context.stroke();
   context.strokeRect(0.5, 0.5, size - 1, size - 1);
-  context.fillText("z₂", at(0) + 4, 12);
+  const line = Math.max(13, Math.round(size / 16));
+  context.fillText("z₂", at(0) + 4, line);
   context.fillText(`−${extent}`, 3, size - 4);
   context.textAlign = "right";
-  context.fillText("z₁", size - 4, size - at(0) + 12);
+  context.fillText("z₁", size - 4, size - at(0) + line);
   context.fillText(`${extent}`, size - 3, size - 4);
-  context.globalAlpha = 0.35;
+  context.globalAlpha = 0.45;
+  const dot = size >= 360 ? 3 : 2;
   for (let n = 0; n < labels.length; n++) {
     context.fillStyle = DIGIT_COLORS[labels[n] % 10];
-    context.fillRect(at(points[2 * n]) - 1, size - at(points[2 * n + 1]) - 1, 2, 2);
+    context.fillRect(at(points[2 * n]) - dot / 2, size - at(points[2 * n + 1]) - dot / 2, dot, dot);
   }
   return canvas;
 }

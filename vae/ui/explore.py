@@ -60,7 +60,8 @@ def digit_panel(info: catalog.RunInfo, run: Run) -> None:
     if run.config.latent_dim == 2:
         latent_pad(
             run.model, z=point.here(), extent=Z_LIMIT, latents=run.latents["mean"], labels=run.latents["labels"],
-            key="pad", on_release=point.heard, size=PAD_SIZE, moves=point.moves(),
+            key="pad", on_release=point.heard, size=0 if present.presenting() else PAD_SIZE, moves=point.moves(),
+            texts={name: t(f"digit.pad_{name}") for name in ("digit", "plane", "loading")},
         )  # fmt: skip
         present.caption(t("digit.pad_caption"))
     else:

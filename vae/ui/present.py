@@ -23,6 +23,8 @@ CSS = """
   .block-container { padding-top: 0.5rem; padding-bottom: 0.5rem; max-width: 100%; }
   h1 { font-size: 1.6rem !important; padding: 0 !important; }
   h3 { font-size: 1.3rem !important; padding: 0.2rem 0 !important; }
+  .st-key-present-controls button { font-size: 14px; min-height: 0; padding: 0.1rem 0.6rem; }
+  .st-key-present-controls button p { font-size: 14px; }
 </style>
 """
 
@@ -69,18 +71,15 @@ def shows(name: str) -> bool:
 def controls() -> None:
     """The presenter's keys, as a row of buttons: N/P sections, arrows move the point, L the classifier layer,
     Esc leaves the presenter view."""
-    st.markdown(CSS, unsafe_allow_html=True)
-    cells = st.columns(8, gap="small")
-    cells[0].button(t("present.previous"), on_click=step_section, args=(-1,), shortcut="P", key="present_prev")
-    cells[1].button(t("present.next"), on_click=step_section, args=(1,), shortcut="N", key="present_next")
-    arrows = {"Left": (-ARROW_STEP, 0), "Right": (ARROW_STEP, 0), "Up": (0, ARROW_STEP), "Down": (0, -ARROW_STEP)}
-    for cell, (key, (dz1, dz2)), icon in zip(cells[2:6], arrows.items(), "←→↑↓", strict=True):
-        cell.button(icon, on_click=point.nudge, args=(dz1, dz2), shortcut=key, key=f"present_{key}")
-    cells[6].button(t("present.layer"), on_click=toggle_layer, shortcut="L", key="present_layer")
-    cells[7].button(
-        t("present.leave"),
-        on_click=st.session_state.update,
-        args=({PRESENT_KEY: False},),
-        shortcut="Esc",
-        key="present_leave",
-    )
+    st.html(CSS)
+    with st.container(horizontal=True, key="present-controls", gap="small"):
+        st.button(t("present.previous"), on_click=step_section, args=(-1,), shortcut="P", key="present_prev")
+        st.button(t("present.next"), on_click=step_section, args=(1,), shortcut="N", key="present_next")
+        arrows = {"Left": (-ARROW_STEP, 0), "Right": (ARROW_STEP, 0), "Up": (0, ARROW_STEP), "Down": (0, -ARROW_STEP)}
+        for (key, (dz1, dz2)), icon in zip(arrows.items(), "←→↑↓", strict=True):
+            st.button(icon, on_click=point.nudge, args=(dz1, dz2), shortcut=key, key=f"present_{key}")
+        st.button(t("present.layer"), on_click=toggle_layer, shortcut="L", key="present_layer")
+        leave = {PRESENT_KEY: False}
+        st.button(
+            t("present.leave"), on_click=st.session_state.update, args=(leave,), shortcut="Esc", key="present_leave"
+        )
