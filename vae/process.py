@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import psutil
 
+# psutil derives a creation time from the system clock, which NTP may move between two readings
+# (its documentation says so); a pid recycled within a second of its first owner starting is not a worry.
+CREATED_TOLERANCE = 1.0  # seconds
+
 
 def process_created(pid: int | None = None) -> float | None:
     """The creation time of ``pid`` (this process by default), as psutil reports it; None once it is gone.
@@ -29,7 +33,7 @@ def trainer_alive(pid: int | None, created: float | None = None) -> bool:
         process = psutil.Process(int(pid))
         if process.status() == psutil.STATUS_ZOMBIE:
             return False
-        if created is not None and abs(process.create_time() - float(created)) > 0.01:
+        if created is not None and abs(process.create_time() - float(created)) > CREATED_TOLERANCE:
             return False
         return any("train.py" in part for part in process.cmdline())
     except psutil.AccessDenied:  # live, but another user's (Windows): nothing more can be read about it
