@@ -23,7 +23,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from vae.config import VAEConfig
+from vae.config import LR_SCHEDULES, VAEConfig
 from vae.io import write_status
 from vae.limits import MAX_EPOCHS, MAX_LATENT_DIM
 
@@ -45,10 +45,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--subset", type=int, default=None, help="train on the first N training images only")
     p.add_argument("--binarize", action="store_true", help="dynamic binarization of training images")
+    p.add_argument("--kl-warmup", type=int, default=defaults.kl_warmup_epochs, metavar="EPOCHS",
+                   help="ramp the KL weight up linearly over the first EPOCHS epochs (0: off)")  # fmt: skip
+    p.add_argument("--lr-schedule", default=defaults.lr_schedule, choices=LR_SCHEDULES,
+                   help="cosine: decay the learning rate to 0 over --epochs")  # fmt: skip
+    p.add_argument("--augment", action="store_true",
+                   help="the encoder sees shifted/rotated/scaled/sheared/restroked digits (vae.augment)")  # fmt: skip
     p.add_argument("--resume", action="store_true", help="continue RUN_DIR from its last completed epoch")
     args = p.parse_args(argv)
     if not 1 <= args.epochs <= MAX_EPOCHS:
         p.error(f"--epochs must be between 1 and {MAX_EPOCHS}")
+    if not 0 <= args.kl_warmup <= args.epochs:
+        p.error("--kl-warmup must be between 0 and --epochs")
     if not 1 <= args.latent_dim <= MAX_LATENT_DIM:
         p.error(f"--latent-dim must be between 1 and {MAX_LATENT_DIM}")
     return args
@@ -92,6 +100,9 @@ def config_from_args(args: argparse.Namespace) -> VAEConfig:
         dataset=args.dataset,
         subset=args.subset,
         binarize=args.binarize,
+        kl_warmup_epochs=args.kl_warmup,
+        lr_schedule=args.lr_schedule,
+        augment=args.augment,
     )
 
 

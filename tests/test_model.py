@@ -3,9 +3,12 @@ import sys
 
 import keras
 import numpy as np
+import pytest
+import tensorflow as tf
 
 from tests.helpers import ROOT
 from vae.config import VAEConfig
+from vae.losses import reconstruction_nats
 from vae.model import VAE, build_vae
 
 
@@ -65,3 +68,41 @@ def test_loading_needs_no_custom_objects_and_keeps_safe_mode(tmp_path):
     VAE(hidden=(8,)).save(path)
     loaded = keras.models.load_model(path, safe_mode=True)
     assert isinstance(loaded, VAE) and loaded.hidden == (8,)
+
+
+def test_a_training_pair_reconstructs_its_target_from_the_code_of_its_input():
+    # vae.data's augment gives (distorted, clean): the loss is the clean image's, the code the distorted one's
+    model = build_vae(VAEConfig(hidden=(32,)))
+    rng = np.random.default_rng(0)
+    target = (rng.uniform(size=(256, 784)) > 0.7).astype(np.float32)
+    noise = rng.uniform(size=(256, 784)).astype(np.float32)
+    pairs = tf.data.Dataset.from_tensor_slices((noise, target)).batch(64)
+    first = model.fit(pairs, epochs=1, verbose=0).history
+    model.fit(pairs, epochs=4, verbose=0)
+    z_mean, z_log_var = model.encode(noise)
+    logits = model.decoder(z_mean, training=False)
+    against_target = float(tf.reduce_mean(reconstruction_nats(target, logits)))
+    against_input = float(tf.reduce_mean(reconstruction_nats(noise, logits)))
+    assert against_target < first["reconstruction"][0] and against_target < against_input
+
+
+def test_kl_warmup_scales_the_training_kl_only():
+    model = build_vae(VAEConfig(hidden=(32,), kl_weight=2.0))
+    x = (np.random.default_rng(0).uniform(size=(128, 784)) > 0.7).astype(np.float32)
+    model.kl_warmup.assign(0.25)
+    fit = model.fit(x, batch_size=128, epochs=1, verbose=0).history
+    np.testing.assert_allclose(fit["loss"][0], fit["reconstruction"][0] + 0.5 * fit["kl"][0], rtol=1e-4)
+    test = model.evaluate(x, batch_size=128, verbose=0, return_dict=True)  # the run's own objective, weight 2
+    np.testing.assert_allclose(test["loss"], test["reconstruction"] + 2.0 * test["kl"], rtol=1e-4)
+    assert len(model.weights) == len(VAE(hidden=(32,)).weights)  # not a saved weight: old runs still load
+
+
+def test_configs_saved_before_the_training_options_still_load():
+    old = {"latent_dim": 2, "hidden": [512, 256], "kl_weight": 1.0, "epochs": 40, "batch_size": 128, "lr": 0.001,
+           "seed": 0, "dataset": "mnist", "subset": None, "binarize": False, "version": 1}  # fmt: skip
+    config = VAEConfig.from_dict(old)
+    assert (config.kl_warmup_epochs, config.lr_schedule, config.augment) == (0, "constant", False)
+    new = VAEConfig(kl_warmup_epochs=5, lr_schedule="cosine", augment=True)
+    assert VAEConfig.from_dict(new.to_dict()) == new
+    with pytest.raises(ValueError, match="lr_schedule"):
+        VAEConfig(lr_schedule="sometimes")

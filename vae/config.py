@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 IMAGE_SIZE = 28  # MNIST and Fashion-MNIST: 28 x 28 grey pixels, flattened to 784
 N_PIXELS = IMAGE_SIZE * IMAGE_SIZE
+LR_SCHEDULES = ("constant", "cosine")  # vae.training.epoch_lr
 
 # The seed tutorial weighted per-pixel *mean* BCE against 0.0001 x summed KL. Our
 # reconstruction is the *sum* over 784 pixels (nats per image), i.e. 784 x theirs, so
@@ -26,6 +27,9 @@ class VAEConfig:
     dataset: str = "mnist"
     subset: int | None = None  # train on the first N training images (quick demos, tests)
     binarize: bool = False  # dynamic binarization of the training images
+    kl_warmup_epochs: int = 0  # KL weight ramps linearly from kl_weight / N to kl_weight over the first N epochs
+    lr_schedule: str = "constant"  # or "cosine": lr decays to 0 over `epochs` (vae.training.epoch_lr)
+    augment: bool = False  # the encoder sees vae.augment's distortions, the loss the clean image
     version: int = 1  # bump when a saved run can no longer be read by this code
 
     def __post_init__(self) -> None:
@@ -34,6 +38,8 @@ class VAEConfig:
             raise ValueError(f"latent_dim and hidden sizes must be positive: {self}")
         if self.kl_weight < 0 or self.batch_size < 1 or self.lr <= 0 or self.epochs < 0:
             raise ValueError(f"kl_weight >= 0, batch_size >= 1, lr > 0, epochs >= 0 required: {self}")
+        if self.kl_warmup_epochs < 0 or self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"kl_warmup_epochs >= 0 and lr_schedule in {LR_SCHEDULES} required: {self}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self) | {"hidden": list(self.hidden)}

@@ -78,6 +78,10 @@ class VAE(keras.Model):
         # Encoder and decoder are functional models, built on creation; saying so lets
         # save_weights / load_model work before the first call.
         self.built = True
+        # The KL warm-up's factor on kl_weight in training steps (vae.training sets it each epoch). A plain
+        # tf.Variable, not a Keras weight: one compiled step serves every factor, and runs saved before
+        # warm-up existed load with the same weight list.
+        self.kl_warmup = tf.Variable(1.0, trainable=False, dtype=tf.float32, name="kl_warmup")
         self._decode_fn = None
         self._encode_fn = None
 
@@ -98,11 +102,12 @@ class VAE(keras.Model):
         z_mean, z_log_var = self.encoder(x, training=training)
         return self.decoder(self.sampling([z_mean, z_log_var]), training=training)
 
-    def _step_losses(self, x, training: bool):
+    def _step_losses(self, x, target, kl_weight, training: bool):
+        """Losses of reconstructing target from the code of x (the same images unless augmenting)."""
         z_mean, z_log_var = self.encoder(x, training=training)
         z = self.sampling([z_mean, z_log_var])
         logits = self.decoder(z, training=training)
-        return vae_loss(x, logits, z_mean, z_log_var, self.kl_weight)
+        return vae_loss(target, logits, z_mean, z_log_var, kl_weight)
 
     def _report(self, loss, reconstruction, kl) -> dict:
         self.loss_tracker.update_state(loss)
@@ -111,16 +116,18 @@ class VAE(keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, data):
-        x = data[0] if isinstance(data, tuple) else data
+        # images, (images,) from fit(x), or (encoder input, reconstruction target) from vae.data's augment
+        x, target = (data[0], data[-1]) if isinstance(data, tuple) else (data, data)
         with tf.GradientTape() as tape:
-            loss, reconstruction, kl = self._step_losses(x, training=True)
+            loss, reconstruction, kl = self._step_losses(x, target, self.kl_weight * self.kl_warmup, training=True)
         grads = tape.gradient(loss, self.trainable_weights)
         self.optimizer.apply(grads, self.trainable_weights)
         return self._report(loss, reconstruction, kl)
 
     def test_step(self, data):
+        # the run's own objective at its full kl_weight, warm-up or not: test curves stay comparable
         x = data[0] if isinstance(data, tuple) else data
-        return self._report(*self._step_losses(x, training=False))
+        return self._report(*self._step_losses(x, x, self.kl_weight, training=False))
 
     # ---- the public fast paths: numpy in, numpy out, one compiled graph each ----
 

@@ -12,6 +12,7 @@ sheet; those of an uncommitted epoch are ignored by readers and overwritten on -
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -44,7 +45,9 @@ def make_datasets(
     config: VAEConfig, x_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, start_epoch: int = 0
 ) -> Datasets:
     # seed + start_epoch: a resumed run sees a fresh shuffle order rather than epoch 1's again
-    train = data.make_dataset(x_train, config.batch_size, seed=config.seed + start_epoch, binarize=config.binarize)
+    train = data.make_dataset(
+        x_train, config.batch_size, seed=config.seed + start_epoch, binarize=config.binarize, augment=config.augment
+    )
     test = data.make_dataset(x_test, TEST_BATCH, shuffle=False)
     steps = -(-len(x_train) // config.batch_size)
     return Datasets(train, test, steps, x_test, y_test, snapshots.snapshot_index(y_test))
@@ -61,6 +64,27 @@ def new_model(config: VAEConfig, jit_compile: bool = True) -> keras.Model:
     """A fresh compiled VAE, its initial weights fixed by config.seed (jit_compile=False: for benchmarks only)."""
     keras.utils.set_random_seed(config.seed)
     return build_vae(config, jit_compile=jit_compile)
+
+
+def epoch_lr(config: VAEConfig, epoch: int) -> float:
+    """The learning rate of epoch `epoch` (0-based): constant, or a cosine from lr down towards 0 over
+    config.epochs (a resumed run with more epochs stretches the remaining cosine accordingly)."""
+    if config.lr_schedule == "cosine":
+        return config.lr * 0.5 * (1.0 + math.cos(math.pi * epoch / max(config.epochs, 1)))
+    return config.lr
+
+
+def epoch_kl_warmup(config: VAEConfig, epoch: int) -> float:
+    """The factor on kl_weight in epoch `epoch` (0-based): (epoch + 1) / kl_warmup_epochs, at most 1."""
+    if config.kl_warmup_epochs <= 0:
+        return 1.0
+    return min(1.0, (epoch + 1) / config.kl_warmup_epochs)
+
+
+def apply_epoch_schedule(model: keras.Model, config: VAEConfig, epoch: int) -> None:
+    """Set the learning rate and the KL warm-up factor before epoch `epoch` (0-based) trains."""
+    model.optimizer.learning_rate = epoch_lr(config, epoch)
+    model.kl_warmup.assign(epoch_kl_warmup(config, epoch))
 
 
 class StopFlag:
@@ -141,7 +165,8 @@ def commit(run_dir: Path, model: keras.Model, config: VAEConfig, datasets: Datas
 def summary(entry: dict, config: VAEConfig) -> str:
     return (
         f"epoch {entry['epoch']}/{config.epochs}  loss {entry['loss']:.2f} (rec {entry['reconstruction']:.2f} + "
-        f"{config.kl_weight:g} x kl {entry['kl']:.2f})  test {entry['val_loss']:.2f}  {entry['seconds']:.1f}s"
+        f"{config.kl_weight * epoch_kl_warmup(config, entry['epoch'] - 1):g} x kl {entry['kl']:.2f})  "
+        f"test {entry['val_loss']:.2f}  {entry['seconds']:.1f}s"
     )
 
 
@@ -169,6 +194,7 @@ def train_run(
 
     for epoch in range(start, config.epochs):
         progress = EpochProgress(datasets.steps, stop, run_dir, title=f"epoch {epoch + 1}/{config.epochs}")
+        apply_epoch_schedule(model, config, epoch)
         entry = run_epoch(model, datasets, progress)
         if entry is None:
             break
