@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import psutil
 
-# psutil derives a creation time from the system clock, which NTP may move between two readings
-# (its documentation says so); a pid recycled within a second of its first owner starting is not a worry.
-CREATED_TOLERANCE = 1.0  # seconds
+# On Linux psutil derives a creation time from the system clock, which NTP may move between two
+# readings (its documentation says so); a pid is recycled only after the OS wraps round its pid
+# numbers, far later than a few seconds after its first owner started.
+CREATED_TOLERANCE = 5.0  # seconds
 
 
 def process_created(pid: int | None = None) -> float | None:
