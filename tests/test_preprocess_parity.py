@@ -72,7 +72,19 @@ def drawings() -> dict[str, np.ndarray]:
         "thin pen": pad_drawing([[(80, 60), (200, 60), (120, 230)]], pen=6),
         "two equal dots (a tie for the main part)": pad_drawing([[(60, 140)], [(220, 140)]]),
         "small canvas (196 px)": pad_drawing([[(60, 40), (140, 40), (85, 160)]], side=196, pen=17),
+        **{
+            f"{name}, on the pad's 140 px ink canvas": pad_drawing(halved(strokes), side=140, pen=12)
+            for name, strokes in (
+                ("7", [[(80, 60), (200, 60), (120, 230)]]),
+                ("3", [arc(140, 95, 50, 45, -160, 90), arc(140, 185, 55, 50, -90, 160)]),
+                ("4", [[(150, 40), (70, 160), (200, 160)], [(180, 100), (180, 250)]]),
+            )
+        },
     }
+
+
+def halved(strokes: list[list[tuple[float, float]]]) -> list[list[tuple[float, float]]]:
+    return [[(x / 2, y / 2) for x, y in stroke] for stroke in strokes]
 
 
 # ----------------------------------------------------------------- running both sides

@@ -17,9 +17,13 @@ export function inkFromRGBA(rgba, ink = new Float32Array(rgba.length / 4)) {
 
 // Steps 2-3: label the 8-connected ink pixels in raster order (as scipy.ndimage.label numbers them)
 // and return the parts kept: a Uint8Array over labels, 1 = kept, and the kept pixels' bounding box.
-function keptParts(ink, width, height, threshold, rules) {
-  const labels = new Int32Array(width * height);
-  const stack = new Int32Array(width * height);
+function keptParts(ink, width, height, threshold, rules, scratch) {
+  if (scratch.labels?.length !== width * height) {
+    scratch.labels = new Int32Array(width * height);
+    scratch.stack = new Int32Array(width * height);
+  }
+  const { labels, stack } = scratch;
+  labels.fill(0);
   const parts = []; // {count, top, bottom, left, right}
   for (let start = 0; start < ink.length; start++) {
     if (labels[start] !== 0 || !(ink[start] >= threshold)) continue;
@@ -87,12 +91,13 @@ function areaWeights(source, target) {
 }
 
 // Steps 1-7: ink (Float32Array, width x height, 0 = paper) -> Float32Array(frame * frame) in [0, 1],
-// or null when there is no digit (nothing drawn).
-export function preprocess(ink, width, height, rules) {
+// or null when there is no digit (nothing drawn). scratch: an object the caller keeps between calls,
+// whose buffers are reused (a pad calls this every frame: no garbage to collect mid-stroke).
+export function preprocess(ink, width, height, rules, scratch = {}) {
   let peak = 0;
   for (let p = 0; p < ink.length; p++) if (ink[p] > peak) peak = ink[p];
   if (!(peak >= rules.min_peak)) return null;
-  const { labels, keep, box } = keptParts(ink, width, height, rules.ink_threshold * peak, rules);
+  const { labels, keep, box } = keptParts(ink, width, height, rules.ink_threshold * peak, rules, scratch);
 
   const cropHeight = box.bottom - box.top + 1;
   const cropWidth = box.right - box.left + 1;

@@ -12,9 +12,11 @@ import { inkFromRGBA, makeEncoder, preprocess } from "./digit.mjs";
 import { awaitNetwork, makeDecoder, receiveNetwork } from "./network.mjs";
 import { planeBackground, planePixel } from "./plane.mjs";
 
-const INK_SIDE = 280; // the canvas the model reads, whatever the screen's pixel ratio: the work per frame is fixed
+// The canvas the model reads, whatever the pad's size and the screen's pixel ratio: the work per frame is
+// fixed, and small (a digit across most of the pad is ~100 px tall here: 5 source pixels per output pixel).
+const INK_SIDE = 140;
 // A digit drawn across most of the pad becomes ~20 px tall in the 28x28, this pen ~2-3 px wide: MNIST's strokes.
-const PEN = 24;
+const PEN = 12;
 const IMAGE_SIZE = 28;
 const VIEW_SIZE = 100; // the 28x28 and the reconstruction: beside a 280 px pad and plane in 704 px (a centred page)
 
@@ -54,12 +56,13 @@ function createPad(root) {
   ink.width = ink.height = INK_SIDE;
   const inkContext = ink.getContext("2d", { willReadFrequently: true });
   const inkValues = new Float32Array(INK_SIDE * INK_SIDE);
+  const scratch = {}; // preprocess's buffers, kept from frame to frame
   const small = document.createElement("canvas"); // a 28x28 image, scaled up by drawImage
   small.width = small.height = IMAGE_SIZE;
   const smallContext = small.getContext("2d");
   const pixels = smallContext.createImageData(IMAGE_SIZE, IMAGE_SIZE);
 
-  const pad = { size: 280, extent: 3, rules: null, texts: {}, digests: null, encode: null, decode: null, decoder: null, background: null };
+  const pad = { size: 280, extent: 3, rules: null, texts: {}, digests: null, encode: null, decode: null, decoder: null, background: null, color: "#888" };
   let strokes = []; // each a flat list of x, y in ink pixels
   let activePointer = null;
   let shown = null; // a 28x28 Python asked us to show (an upload), until the next stroke
@@ -124,7 +127,7 @@ function createPad(root) {
     const perUnit = pad.size / (2 * pad.extent);
     context.beginPath();
     context.ellipse(x, y, perUnit * Math.exp(code.logVar[0] / 2), perUnit * Math.exp(code.logVar[1] / 2), 0, 0, 2 * Math.PI);
-    Object.assign(context, { lineWidth: 1.5, strokeStyle: getComputedStyle(wrapper).color || "#000" });
+    Object.assign(context, { lineWidth: 1.5, strokeStyle: pad.color });
     context.setLineDash([3, 3]);
     context.stroke();
     context.setLineDash([]);
@@ -155,7 +158,7 @@ function createPad(root) {
     paintStrokes(inkContext, 1);
     const painted = performance.now();
     let digit = shown;
-    if (strokes.length > 0) digit = preprocess(inkFromRGBA(inkContext.getImageData(0, 0, INK_SIDE, INK_SIDE).data, inkValues), INK_SIDE, INK_SIDE, pad.rules);
+    if (strokes.length > 0) digit = preprocess(inkFromRGBA(inkContext.getImageData(0, 0, INK_SIDE, INK_SIDE).data, inkValues), INK_SIDE, INK_SIDE, pad.rules, scratch);
     const preprocessed = performance.now();
     let reconstruction = null;
     code = null;
@@ -282,9 +285,9 @@ function createPad(root) {
   };
 
   function drawBackground() {
-    const color = getComputedStyle(wrapper).color || "#888";
+    pad.color = getComputedStyle(wrapper).color || "#888"; // the theme's text colour, read once, not per frame
     const { points, labels } = pad.decoder;
-    pad.background = planeBackground({ size: pad.size, extent: pad.extent, color, points, labels });
+    pad.background = planeBackground({ size: pad.size, extent: pad.extent, color: pad.color, points, labels });
   }
 
   resize();
