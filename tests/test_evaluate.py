@@ -197,9 +197,10 @@ def test_train_writes_cheap_metrics_and_cli_merges_full_ones(tiny_run, tmp_path,
     shutil.copytree(tiny_run, run_dir)
     (run_dir / "metrics.json").write_text(json.dumps({"exact": "stale", "benchmark": {"p95_ms": 1.0}}))
     args = [str(run_dir), "--k", "20", "--grid", "60", "--images", "500"]
-    assert evaluate.main([*args, "--no-write"]) == 0
+    assert evaluate.main([*args, "--no-write", "--no-foreign"]) == 0
     printed = capsys.readouterr().out
     assert "exact NLL" in printed and "IWAE k=20" in printed and "coverage" in printed
+    assert "foreign digits" not in printed
     assert json.loads((run_dir / "metrics.json").read_text())["exact"] == "stale"  # --no-write wrote nothing
 
     assert evaluate.main(args) == 0
@@ -207,6 +208,9 @@ def test_train_writes_cheap_metrics_and_cli_merges_full_ones(tiny_run, tmp_path,
     assert metrics["benchmark"] == {"p95_ms": 1.0}  # other tools' figures survive the merge
     assert metrics["exact"]["grid"] == 60 and metrics["test_images"] == 500
     assert metrics["exact"]["nll"] <= metrics["iwae"]["nll"] + 0.05 <= metrics["test"]["neg_elbo"] + 1.0
+    foreign = metrics["foreign"]  # voted on by the 500 test codes evaluated
+    assert foreign["mnist"]["images"] == 500 and foreign["printed"]["images"] > 0 and foreign["pen"]["images"] > 0
+    assert 0 <= foreign["pen"]["accuracy"] <= 1 and "foreign digits" in capsys.readouterr().out
 
 
 def test_cli_names_a_broken_run_and_exits_2(tmp_path, capsys):

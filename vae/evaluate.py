@@ -16,6 +16,9 @@ Bernoulli likelihood from the decoder's logits), from loosest to tightest:
 
 Digit coverage: a small MNIST classifier (vae/classifier.py) reads each cell of the 20x20
 latent grid at Gaussian quantiles; which digits appear with softmax > 0.9, and how many cells do.
+
+Foreign digits (vae.foreign): printed and pen-drawn digits not from MNIST; how often their codes
+land among the test codes of their own digit (15-NN vote), beside the test digits' own figure.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from scipy.special import logsumexp
 
 from vae.bound import EXACT_EXTENT, EXACT_GRID, Quadrature, require_2d
 from vae.classifier import DEFAULT_PATH as CLASSIFIER_PATH
+from vae.foreign import foreign_report, format_table
 from vae.generate import DigitMap, latent_map
 from vae.inference import NumpyClassifier
 from vae.io import atomic_write_json, read_json
@@ -42,7 +46,7 @@ from vae.losses import gaussian_log_density, kl_nats, reconstruction_nats
 CONFIDENT = 0.9  # softmax above this counts as "clearly a digit"
 CHEAP_K = 10  # IWAE samples in the cheap evaluation train.py runs after every training: seconds, not minutes
 FULL_K = 1000
-EVALUATOR_KEYS = ("test", "iwae", "exact", "coverage", "seconds", "test_images")
+EVALUATOR_KEYS = ("test", "iwae", "exact", "coverage", "foreign", "seconds", "test_images")
 MAX_ROWS = 16384  # decoded points held at once (x 784 floats ~ 50 MB): bounds memory
 MAX_LOG_WEIGHTS = 4_000_000  # IWAE log-weights held at once (32 MB): fewer images per batch when k is huge
 
@@ -214,11 +218,17 @@ def evaluate(
     grid: int = EXACT_GRID,
     extent: float = EXACT_EXTENT,
     classifier_path: str | Path | None = CLASSIFIER_PATH,
+    labels: np.ndarray | None = None,
+    foreign: bool | None = None,
     log=print,
 ) -> dict:
-    """All figures as one dict for metrics.json. cheap: seconds (what train.py runs); else minutes."""
+    """All figures as one dict for metrics.json. cheap: seconds (what train.py runs); else minutes.
+
+    labels: the test digits' labels, for the foreign-digit vote (skipped without them).
+    """
     k = k or (CHEAP_K if cheap else FULL_K)
     exact = (not cheap) if exact is None else exact
+    foreign = (not cheap) if foreign is None else foreign
     metrics, seconds = {}, {}
 
     with timed(seconds, "neg_elbo"):
@@ -258,9 +268,27 @@ def evaluate(
     elif classifier_path is not None:
         log(f"coverage      skipped: no classifier at {classifier_path} (python -m vae.classifier trains one)")
 
+    if foreign and labels is not None:
+        has_classifier = classifier_path is not None and Path(classifier_path).is_file()
+        with timed(seconds, "foreign"):
+            codes = model.encode(x_test)[0]
+            classifier = NumpyClassifier.load(classifier_path) if has_classifier else None
+            metrics["foreign"] = foreign_report(model, codes, labels, classifier=classifier)
+        log(f"foreign digits, their codes voted on by the {len(codes)} test codes ({seconds['foreign']:.1f} s):")
+        log(format_table(metrics["foreign"]))
+    elif foreign:
+        log("foreign digits skipped: the test labels were not given")
+
     metrics["seconds"] = {name: round(s, 2) for name, s in seconds.items()}
     metrics["test_images"] = len(x_test)
     return metrics
+
+
+def mnist_only_steps(options: dict, dataset: str) -> dict:
+    """The options with the steps that compare against MNIST digits (coverage, foreign digits) off for other data."""
+    if dataset == "mnist":
+        return options
+    return options | {"classifier_path": None, "foreign": False}  # MNIST digits say nothing about other images
 
 
 def write_metrics(run_dir: str | Path, model, x_test: np.ndarray, cheap: bool = True, **options) -> dict:
@@ -270,8 +298,7 @@ def write_metrics(run_dir: str | Path, model, x_test: np.ndarray, cheap: bool = 
     a resumed run, must not survive beside new ones); other tools' keys are kept.
     """
     run_dir = Path(run_dir)
-    if read_json(run_dir / "config.json", default={}).get("dataset", "mnist") != "mnist":
-        options["classifier_path"] = None  # an MNIST classifier says nothing about other images
+    options = mnist_only_steps(options, read_json(run_dir / "config.json", default={}).get("dataset", "mnist"))
     path = run_dir / "metrics.json"
     new = evaluate(model, x_test, cheap=cheap, **options)
     kept = {key: value for key, value in read_json(path, default={}).items() if key not in EVALUATOR_KEYS}
@@ -291,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grid", type=int, default=EXACT_GRID, help="quadrature cells per axis")
     parser.add_argument("--extent", type=float, default=EXACT_EXTENT, help="quadrature over [-extent, extent]^2")
     parser.add_argument("--classifier", default=str(CLASSIFIER_PATH), help="MNIST classifier for digit coverage")
+    parser.add_argument("--no-foreign", action="store_true", help="skip the printed and pen-drawn digits (vae.foreign)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave metrics.json alone")
     parser.add_argument("--images", type=int, default=None, help="only the first N test images (quick looks)")
     parser.add_argument("--data-dir", default=None, help="folder with the MNIST IDX files (else $VAE_DATA_DIR, ...)")
@@ -298,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         run = load_run(args.run_dir, compile=False)
-        x_test, _ = data.load_vectors("test", run.config.dataset, args.data_dir, args.images)
+        x_test, labels = data.load_vectors("test", run.config.dataset, args.data_dir, args.images)
     except (RunError, data.DataError) as err:
         print(f"cannot evaluate {args.run_dir}: {err}", file=sys.stderr)
         return 2
@@ -309,11 +337,12 @@ def main(argv: list[str] | None = None) -> int:
         "grid": args.grid,
         "extent": args.extent,
         "classifier_path": args.classifier,
+        "labels": labels,
+        "foreign": not (args.cheap or args.no_foreign),
     }
     print(f"{run.run_dir}: latent_dim {run.config.latent_dim}, hidden {run.config.hidden}, "
           f"kl_weight {run.config.kl_weight:g}, {run.epochs_done} epochs; {len(x_test)} test images, nats per image")  # fmt: skip
-    if run.config.dataset != "mnist":
-        options["classifier_path"] = None
+    options = mnist_only_steps(options, run.config.dataset)
     if args.no_write:
         evaluate(run.model, x_test, **options)
     else:
