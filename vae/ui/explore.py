@@ -16,6 +16,7 @@ from vae.io import Run
 from vae.limits import Z_LIMIT
 from vae.pad import latent_pad
 from vae.ui import figures, loaders, own_digit, point, present, walk
+from vae.ui.bound_panel import bound_panel
 from vae.ui.i18n import t
 from vae.ui.own_digit import STAR_KEY
 from vae.ui.widgets import fresh, renew_widgets, show
@@ -51,6 +52,8 @@ def point_panels(info: catalog.RunInfo) -> None:
         own_digit.own_digit_panel(info, run)
     if present.shows("walk"):
         walk.walk_panel(info, run)
+    if present.shows("bound"):
+        bound_panel(info, run)
 
 
 def digit_panel(info: catalog.RunInfo, run: Run) -> None:
