@@ -14,7 +14,11 @@ import streamlit as st
 from vae.ui import frame
 from vae.ui.i18n import t
 
-PAGES = (("explore", ":material/scatter_plot:", True), ("train", ":material/model_training:", False))
+PAGES = (
+    ("explore", ":material/scatter_plot:", True),
+    ("train", ":material/model_training:", False),
+    ("board", ":material/dashboard:", False),
+)
 
 
 def main() -> None:

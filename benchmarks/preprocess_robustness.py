@@ -9,7 +9,8 @@ promises (a speck touching the digit, which becomes part of it). Per flaw and si
 |difference| of the 28x28 from the clean photo's at the best one-pixel alignment (mean and worst
 over the digits), and the share of digits the pretrained classifier reads right. The baseline,
 in the same run: vae/images.py as it was before the specification (git show BASELINE:vae/images.py).
-For scale, the clean digit against itself shifted by one pixel. Figures: benchmarks/README.md.
+For scale, the clean digit against itself shifted by one pixel. First, the drawing pad's pen against
+MNIST's strokes: the ink of digits drawn on the pad beside MNIST's. Figures: benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -88,9 +89,30 @@ def sources(count: int) -> tuple[list[np.ndarray], list[int], str]:
             pad_drawing([[*arc(140, 95, 55, 50, 180, 380), (80, 230), (210, 230)]]),
         ]
         return drawn, [7, 0, 2], "three drawn digits (no MNIST on this machine)"
+    pen_ink(test)
     step = len(test.images) // count
     picks = range(0, step * count, step)
     return [test.images[i] for i in picks], [int(test.labels[i]) for i in picks], f"{count} MNIST test digits"
+
+
+def pen_ink(test) -> None:
+    """The pad's pen against MNIST: the ink (sum of the 28x28) of a 7, a 0 and a 1 drawn on the pad's canvas,
+    beside the ink of MNIST's test digits of that class (their 10th, 50th and 90th percentiles)."""
+    from vae.drawpad import INK_SIDE, PEN
+
+    scale = INK_SIDE / 280
+    drawn = {
+        7: [[(80, 60), (200, 60), (120, 230)]],
+        0: [arc(140, 140, 60, 95)],
+        1: [[(140, 40), (140, 240)]],
+    }
+    print(f"the pad's pen ({PEN} px on its {INK_SIDE} px canvas) against MNIST: ink of the 28x28")
+    for label, strokes in drawn.items():
+        raster = pad_drawing([[(x * scale, y * scale) for x, y in stroke] for stroke in strokes], INK_SIDE, PEN)
+        ink = float(images.preprocess_digit(Image.fromarray(raster)).sum())
+        p10, p50, p90 = np.percentile(test.images[test.labels == label].sum(axis=(1, 2)) / 255, [10, 50, 90])
+        print(f"  a {label}: drawn {ink:5.1f}   MNIST test {label}s: p10 {p10:5.1f}, median {p50:5.1f}, p90 {p90:5.1f}")
+    print()
 
 
 def main() -> None:

@@ -162,7 +162,8 @@ def digit_png(**drawing) -> bytes:
 
 def pad_drawing(strokes: list[list[tuple[float, float]]], side: int = 280, pen: float = 24) -> np.ndarray:
     """Strokes (points in a side x side canvas) drawn white on black with a round pen, antialiased by 4x
-    supersampling: what the drawing pad's canvas holds (uint8, side x side)."""
+    supersampling: a drawing as a canvas holds it (uint8, side x side; the pad's own canvas has
+    vae.drawpad's INK_SIDE and PEN)."""
     supersample = 4
     big = Image.new("L", (side * supersample, side * supersample), 0)
     draw = ImageDraw.Draw(big)

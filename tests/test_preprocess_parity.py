@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from tests.helpers import ROOT, arc, pad_drawing, random_numpy_vae, skip_or_fail
+from vae.drawpad import INK_SIDE, PEN
 from vae.images import RULES, ImageError, preprocess_digit
 from vae.inference import NumpyVAE
 from vae.packing import layers_of, pack_network
@@ -73,7 +74,7 @@ def drawings() -> dict[str, np.ndarray]:
         "two equal dots (a tie for the main part)": pad_drawing([[(60, 140)], [(220, 140)]]),
         "small canvas (196 px)": pad_drawing([[(60, 40), (140, 40), (85, 160)]], side=196, pen=17),
         **{
-            f"{name}, on the pad's 140 px ink canvas": pad_drawing(halved(strokes), side=140, pen=12)
+            f"{name}, on the pad's own ink canvas": pad_drawing(scaled(strokes), INK_SIDE, PEN)
             for name, strokes in (
                 ("7", [[(80, 60), (200, 60), (120, 230)]]),
                 ("3", [arc(140, 95, 50, 45, -160, 90), arc(140, 185, 55, 50, -90, 160)]),
@@ -83,8 +84,9 @@ def drawings() -> dict[str, np.ndarray]:
     }
 
 
-def halved(strokes: list[list[tuple[float, float]]]) -> list[list[tuple[float, float]]]:
-    return [[(x / 2, y / 2) for x, y in stroke] for stroke in strokes]
+def scaled(strokes: list[list[tuple[float, float]]]) -> list[list[tuple[float, float]]]:
+    """Strokes on a 280 px canvas, moved to the pad's ink canvas."""
+    return [[(x * INK_SIDE / 280, y * INK_SIDE / 280) for x, y in stroke] for stroke in strokes]
 
 
 # ----------------------------------------------------------------- running both sides

@@ -54,6 +54,12 @@ TEXTS = {
     "loading": "loading the model…",
     "empty": "draw a digit: its code appears here",
 }
+# The canvas the model reads, whatever the pad's size on screen and the screen's pixel ratio: the work per
+# frame is fixed and small (a digit across most of the pad is ~100 px tall: 5 source pixels per output pixel).
+INK_SIDE = 140
+# The pen, in those pixels: a digit drawn on the pad gets about the ink of an MNIST digit
+# (benchmarks/preprocess_robustness.py prints both).
+PEN = 14
 _component = st.components.v2.component("vae.draw_pad", js=JS, css=CSS)
 
 
@@ -114,6 +120,7 @@ def draw_pad(
         "encoder": encoder[0],
         "decoder": decoder[0],
         "rules": RULES.to_json(),
+        "ink": {"side": INK_SIDE, "pen": PEN},
         "extent": float(extent),
         "size": int(size),
         "texts": TEXTS | (texts or {}),

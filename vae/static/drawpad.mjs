@@ -12,11 +12,6 @@ import { inkFromRGBA, makeEncoder, preprocess } from "./digit.mjs";
 import { awaitNetwork, makeDecoder, receiveNetwork } from "./network.mjs";
 import { planeBackground, planePixel } from "./plane.mjs";
 
-// The canvas the model reads, whatever the pad's size and the screen's pixel ratio: the work per frame is
-// fixed, and small (a digit across most of the pad is ~100 px tall here: 5 source pixels per output pixel).
-const INK_SIDE = 140;
-// A digit drawn across most of the pad becomes ~20 px tall in the 28x28, this pen ~2-3 px wide: MNIST's strokes.
-const PEN = 12;
 const IMAGE_SIZE = 28;
 const VIEW_SIZE = 100; // the 28x28 and the reconstruction: beside a 280 px pad and plane in 704 px (a centred page)
 
@@ -53,16 +48,15 @@ function createPad(root) {
   const [drawCanvas, seenCanvas, reconstructionCanvas, plane, readout] = [".draw", ".seen", ".reconstruction", ".plane", ".readout"].map($);
 
   const ink = document.createElement("canvas"); // what the model reads: strokes opaque on transparent
-  ink.width = ink.height = INK_SIDE;
   const inkContext = ink.getContext("2d", { willReadFrequently: true });
-  const inkValues = new Float32Array(INK_SIDE * INK_SIDE);
+  let inkValues = null;
   const scratch = {}; // preprocess's buffers, kept from frame to frame
   const small = document.createElement("canvas"); // a 28x28 image, scaled up by drawImage
   small.width = small.height = IMAGE_SIZE;
   const smallContext = small.getContext("2d");
   const pixels = smallContext.createImageData(IMAGE_SIZE, IMAGE_SIZE);
 
-  const pad = { size: 280, extent: 3, rules: null, texts: {}, digests: null, encode: null, decode: null, decoder: null, background: null, color: "#888" };
+  const pad = { size: 280, extent: 3, inkSide: 0, pen: 0, rules: null, texts: {}, digests: null, encode: null, decode: null, decoder: null, background: null, color: "#888" };
   let strokes = []; // each a flat list of x, y in ink pixels
   let activePointer = null;
   let shown = null; // a 28x28 Python asked us to show (an upload), until the next stroke
@@ -83,12 +77,12 @@ function createPad(root) {
 
   function paintStrokes(context, scale) {
     context.setTransform(scale, 0, 0, scale, 0, 0);
-    context.clearRect(0, 0, INK_SIDE, INK_SIDE);
-    Object.assign(context, { lineCap: "round", lineJoin: "round", lineWidth: PEN, strokeStyle: "#fff", fillStyle: "#fff" });
+    context.clearRect(0, 0, pad.inkSide, pad.inkSide);
+    Object.assign(context, { lineCap: "round", lineJoin: "round", lineWidth: pad.pen, strokeStyle: "#fff", fillStyle: "#fff" });
     for (const stroke of strokes) {
       context.beginPath();
       if (stroke.length === 2) {
-        context.arc(stroke[0], stroke[1], PEN / 2, 0, 2 * Math.PI); // a tap: a round dot
+        context.arc(stroke[0], stroke[1], pad.pen / 2, 0, 2 * Math.PI); // a tap: a round dot
         context.fill();
         continue;
       }
@@ -154,11 +148,11 @@ function createPad(root) {
   function update() {
     framePending = false;
     const started = performance.now();
-    paintStrokes(drawCanvas.getContext("2d"), drawCanvas.width / INK_SIDE);
+    paintStrokes(drawCanvas.getContext("2d"), drawCanvas.width / pad.inkSide);
     paintStrokes(inkContext, 1);
     const painted = performance.now();
     let digit = shown;
-    if (strokes.length > 0) digit = preprocess(inkFromRGBA(inkContext.getImageData(0, 0, INK_SIDE, INK_SIDE).data, inkValues), INK_SIDE, INK_SIDE, pad.rules, scratch);
+    if (strokes.length > 0) digit = preprocess(inkFromRGBA(inkContext.getImageData(0, 0, pad.inkSide, pad.inkSide).data, inkValues), pad.inkSide, pad.inkSide, pad.rules, scratch);
     const preprocessed = performance.now();
     let reconstruction = null;
     code = null;
@@ -207,7 +201,7 @@ function createPad(root) {
 
   const inkPoint = (event) => {
     const box = drawCanvas.getBoundingClientRect();
-    return [((event.clientX - box.left) / box.width) * INK_SIDE, ((event.clientY - box.top) / box.height) * INK_SIDE];
+    return [((event.clientX - box.left) / box.width) * pad.inkSide, ((event.clientY - box.top) / box.height) * pad.inkSide];
   };
 
   drawCanvas.addEventListener("pointerdown", (event) => {
@@ -246,8 +240,14 @@ function createPad(root) {
   });
 
   // Called on every Streamlit rerun with the server's view: networks, rules, texts, an upload to show.
-  pad.update = ({ encoder, decoder, rules, extent, size, texts, shown: fromServer }) => {
+  pad.update = ({ encoder, decoder, rules, ink: inkCanvas, extent, size, texts, shown: fromServer }) => {
     pad.rules = rules;
+    if (inkCanvas.side !== pad.inkSide) { // strokes are kept in this canvas's pixels
+      ink.width = ink.height = pad.inkSide = inkCanvas.side;
+      inkValues = new Float32Array(pad.inkSide * pad.inkSide);
+      strokes = [];
+    }
+    pad.pen = inkCanvas.pen;
     pad.texts = texts;
     drawCanvas.setAttribute("aria-label", texts.canvas);
     seenCanvas.setAttribute("aria-label", texts.seen);

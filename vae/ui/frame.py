@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from vae import catalog
+from vae import catalog, presenter
 from vae.io import RunError
 from vae.ui import i18n, loaders, point, present, sidebar
+from vae.ui import presenter as presenter_ui
 from vae.ui.i18n import t
 
 # Streamlit's default page padding (6rem on top, 5rem at the sides) would push the latent plane below the
@@ -51,6 +52,7 @@ def first_visit() -> None:
 
 
 def setup() -> Frame:
+    presenter.announce()  # beyond loopback, the first run makes the presenter key and prints it on the terminal
     choose_language()
     st.set_page_config(page_title=t("frame.page_title"), page_icon=":material/scatter_plot:", layout="wide")
     st.html(LAYOUT_CSS)
@@ -70,6 +72,7 @@ def setup() -> Frame:
     present.from_query()
     st.sidebar.toggle(t("present.toggle"), key=present.PRESENT_KEY, help=t("present.help"))
     present.sync_query()
+    presenter_ui.key_field()
     frame = st.session_state[FRAME_KEY] = Frame(runs, info)
     return frame
 

@@ -16,7 +16,7 @@ from vae import catalog
 from vae.drawpad import draw_pad
 from vae.io import Run
 from vae.limits import MAX_UPLOAD_MB, UPLOAD_EXTENSIONS, Z_LIMIT
-from vae.ui import loaders, point, present
+from vae.ui import board_send, loaders, point, present
 from vae.ui.i18n import t
 from vae.ui.widgets import fresh, show
 
@@ -116,3 +116,4 @@ def own_digit_panel(info: catalog.RunInfo, run: Run) -> None:
         (m1, m2), (s1, s2) = result["mean"][:2], np.exp(0.5 * result["log_var"][:2])
         st.markdown(t("own.code", m1=m1, m2=m2, s1=s1, s2=s2))
         st.button(t("own.move_here"), on_click=move_to_digit, key="move_to_digit")
+        board_send.send_panel(info, result["digit"], (result["mean"], result["log_var"]))
