@@ -48,7 +48,12 @@ def posterior_figure(
     """p(z|x) as an image on the latent plane, q(z|x)'s 1- and 2-sigma ellipses and mean over it."""
     fig = go.Figure(
         go.Heatmap(
-            x=z1, y=z2, z=density.T, colorscale="Greys", showscale=False, hovertemplate="p(z|x) %{z:.2e}<extra></extra>"
+            x=z1,
+            y=z2,
+            z=density.T,
+            colorscale="Greys",
+            showscale=False,
+            hovertemplate=t("bound.hover") + "<extra></extra>",
         )
     )
     for sigmas, dash in ((1, "solid"), (2, "dot")):
