@@ -191,6 +191,7 @@ def main() -> None:
     print(f"drawing pad, {result['strokes']} strokes (preprocess + encode + decode + three views per frame):")
     print(f"  pointer event handled -> all three redrawn:   {percentiles(pad['latencyMs'])}")
     print(f"  event received (timeStamp) -> all redrawn:    {percentiles(pad['sinceEventMs'])}")
+    print(f"    {'all work':11s} {percentiles(np.sum(list(result['stages'].values()), axis=0))}")
     for stage, values in result["stages"].items():
         print(f"    {stage:11s} {percentiles(values)}")
     print(f"baseline, a bare canvas in the same page, {result['bare_strokes']} strokes (the stroke alone):")
