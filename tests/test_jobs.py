@@ -217,3 +217,11 @@ def test_jobs_share_xla_compilations_through_a_cache_in_runs(runs_dir, script, m
     wait_for(lambda: state(runs_dir) == "finished")
     flags = jobs.current(runs_dir).status["xla"].split()
     assert flags == ["--tf_xla_auto_jit=0", f"--tf_xla_persistent_cache_directory={runs_dir / jobs.XLA_CACHE}"]
+
+
+def test_new_runs_get_readable_names_and_a_number_only_when_needed(tmp_path):
+    settings = {"kl_weight": 4.0, "epochs": 10, "subset": None}
+    assert jobs.new_run_name(settings, tmp_path) == "kl4-e10-all"
+    (tmp_path / "kl4-e10-all").mkdir()
+    assert jobs.new_run_name(settings, tmp_path) == "kl4-e10-all-2"
+    assert jobs.new_run_name({"kl_weight": 0.0784, "epochs": 5, "subset": 2000}, tmp_path) == "kl0.0784-e5-n2000"

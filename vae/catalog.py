@@ -64,10 +64,13 @@ class RunInfo:
 
     @property
     def label(self) -> str:
-        """One line for the picker: name, kl_weight, epochs."""
+        """One short line for the picker (it must fit the sidebar whole): folder, kl_weight, epochs; the root
+        only for runs/ ("pretrained" is what a first visitor sees, without a prefix)."""
+        root, _, folder = self.name.partition("/")
+        where = "" if root == "pretrained" else f"{root}/"
         if not self.ok:
-            return f"{self.name} (unavailable)"
-        return f"{self.name} · kl {self.config.kl_weight:g} · {len(self.history)} ep"
+            return f"{where}{folder} (unavailable)"
+        return f"{where}{folder} · kl {self.config.kl_weight:g} · {len(self.history)} ep"
 
 
 def _mtime(path: Path) -> float:

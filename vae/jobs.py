@@ -17,6 +17,7 @@ imports this module on Windows and macOS too.
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -125,9 +126,14 @@ def current(runs_dir: str | Path) -> Job | None:
     return Job(run_dir, pid, record.get("settings", {}), record.get("started", 0.0), status)
 
 
-def new_run_name(settings: dict) -> str:
-    subset = f"-n{settings['subset']}" if settings["subset"] else ""
-    return f"kl{settings['kl_weight']:g}-e{settings['epochs']}{subset}-{time.strftime('%m%d-%H%M%S')}"
+def new_run_name(settings: dict, runs_dir: Path | None = None) -> str:
+    """A name a student can read: kl weight, epochs, data ("kl4-e10-all"); "-2", "-3" ... only when a run of
+    that name exists already."""
+    data = f"n{settings['subset']}" if settings["subset"] else "all"
+    base = f"kl{settings['kl_weight']:g}-e{settings['epochs']}-{data}"
+    if runs_dir is None or not (runs_dir / base).exists():
+        return base
+    return next(f"{base}-{n}" for n in itertools.count(2) if not (runs_dir / f"{base}-{n}").exists())
 
 
 def start(
@@ -145,9 +151,7 @@ def start(
         job = current(runs_dir)
         if job is not None and job.running:
             raise JobError(f"A training job is already running ({job.name}); wait for it or cancel it.")
-        name = new_run_name(settings)
-        while (runs_dir / name).exists():  # two starts within one second
-            name += "-b"
+        name = new_run_name(settings, runs_dir)
         run_dir = runs_dir / name
         run_dir.mkdir()
         argv = [sys.executable, str(script), "--out", str(run_dir), "--epochs", str(settings["epochs"])]

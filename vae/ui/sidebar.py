@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from vae import catalog
+from vae import catalog, jobs
 from vae.ui.i18n import t
 
 RUN_KEY = "run"
@@ -12,8 +12,10 @@ RUN_KEY = "run"
 
 def run_picker(runs: list[catalog.RunInfo]) -> catalog.RunInfo | None:
     """Pick a run; a run named in the URL wins on the first visit; broken runs are listed with their reason."""
+    job = jobs.current(catalog.roots()["runs"])
+    training = f"runs/{job.name}" if job is not None and job.running else None
     usable = {info.name: info for info in runs if info.ok}
-    broken = [info for info in runs if not info.ok]
+    broken = [info for info in runs if not info.ok and info.name != training]  # a job's run before its first epoch
     st.sidebar.header(t("sidebar.header"))
     if not usable:
         st.sidebar.warning(t("sidebar.no_runs"))
@@ -23,7 +25,12 @@ def run_picker(runs: list[catalog.RunInfo]) -> catalog.RunInfo | None:
             st.session_state[RUN_KEY] = wanted if wanted in usable else next(iter(usable))
             if wanted and wanted not in usable:
                 st.sidebar.warning(t("sidebar.url_run_missing", run=str(wanted)[:120]))
-        st.sidebar.selectbox(t("sidebar.run"), list(usable), key=RUN_KEY, format_func=lambda n: usable[n].label)
+        st.sidebar.selectbox(
+            t("sidebar.run"), list(usable), key=RUN_KEY,
+            format_func=lambda n: usable[n].label + (t("sidebar.training_suffix") if n == training else ""),
+        )  # fmt: skip
+    if training is not None:
+        st.sidebar.caption(t("sidebar.training_now", name=training))
     if broken:
         with st.sidebar.expander(t("sidebar.broken", n=len(broken))):
             for info in broken:
