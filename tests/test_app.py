@@ -66,7 +66,8 @@ def pad(at: AppTest) -> dict:
 
 
 def sliders(at: AppTest) -> tuple[float, float]:
-    return at.session_state["z1"], at.session_state["z2"]
+    """The server's point (the origin before anything moved it)."""
+    return tuple(at.session_state[key] if key in at.session_state else 0.0 for key in ("z1", "z2"))
 
 
 def no_errors(at: AppTest) -> None:
@@ -88,7 +89,9 @@ def test_beyond_two_dimensions_server_sliders_change_the_digit(app_roots):
     make_run(app_roots["runs"] / "d3", seed=2, latent_dim=3)
     at = start_app(run="runs/d3")
     no_errors(at)
-    assert "pad" not in [e.key for e in at.get("bidi_component")]  # no latent pad for a 3-D code (the drawing pad stays)
+    assert "pad" not in [
+        e.key for e in at.get("bidi_component")
+    ]  # no latent pad for a 3-D code (the drawing pad stays)
     origin = digit_url(at)
     at.slider(key="z1").set_value(2.0).run()
     assert digit_url(at) != origin
@@ -274,3 +277,50 @@ def test_the_digit_map_layer_reads_the_shipped_run_as_all_ten_digits():
     assert labels.labels.shape == (20, 20) and set(labels.labels.ravel()) == set(range(10))
     grid = next(e for e in at.get("plotly_chart") if e.key == "grid")
     assert "classifier" in grid.proto.spec  # the layer is on the chart the page was sent
+
+
+def test_a_link_reopens_the_run_and_the_point_and_keeps_them_current(app_roots):
+    at = start_app(run="runs/b", z1="1.5", z2="-0.5")
+    no_errors(at)
+    assert at.selectbox(key="run").value == "runs/b" and sliders(at) == (1.5, -0.5)
+    assert pad(at)["z"] == [1.5, -0.5]
+    select_on_map(at, {"box": [{"xref": "x", "yref": "y", "x": [0.0, 1.0], "y": [0.0, 1.0]}]})
+    assert (at.query_params["z1"], at.query_params["z2"]) == ("0.50", "0.50")  # the link follows the point
+    assert at.switch_page("vae/ui/pages/train.py").run().query_params["run"] == "runs/b"
+
+
+@pytest.mark.parametrize("query", [{"z1": "nan", "z2": "1"}, {"z1": "x"}, {"z1": "1e999", "z2": "0"}])
+def test_a_bad_point_in_the_link_is_ignored_with_a_note(app_roots, query):
+    at = start_app(run="runs/a", **query)
+    no_errors(at)
+    assert sliders(at) == (0.0, 0.0) and [toast.value for toast in at.toast] == [
+        "The point in the link is not a pair of numbers; starting at the origin."
+    ]
+
+
+def test_the_reset_returns_the_page_to_its_start_without_a_reload(app_roots):
+    at = start_app(run="runs/a")
+    at.file_uploader(key="upload-0").set_value(("seven.png", digit_png(), "image/png")).run()
+    select_on_map(at, {"points": [{"customdata": 3, "x": 0, "y": 0}]})
+    assert at.session_state["star"] is not None and sliders(at) != (0.0, 0.0)
+    at.button(key="reset").click().run()
+    no_errors(at)
+    assert sliders(at) == (0.0, 0.0) and pad(at)["z"] == [0.0, 0.0] and "star" not in at.session_state
+    assert [u.key for u in at.file_uploader] == ["upload-1"] and not at.file_uploader[0].value  # emptied
+    assert "decoded from its mean code" not in [c for image in at.image for c in image.captions]  # nothing picked
+
+
+def test_the_presenter_view_steps_through_the_sections_and_moves_the_point_by_keys(app_roots):
+    at = start_app(run="runs/a", present="1")
+    no_errors(at)
+    assert at.query_params["present"] == "1"
+    assert [h.value for h in at.subheader] == ["1 · Two numbers make a digit", "2 · Where the test digits land"]
+    assert not at.main.caption  # the teaching captions are folded away
+    at.button(key="present_Right").click().run()
+    assert sliders(at) == (0.25, 0.0) and pad(at)["moves"] == 1
+    at.button(key="present_next").click().run()
+    assert [h.value for h in at.subheader] == ["3 · Your own digit"]
+    at.button(key="present_prev").click().run().button(key="present_prev").click().run()
+    assert [h.value for h in at.subheader] == ["5 · How far is the ELBO from the truth? One digit's bound"]
+    at.button(key="present_leave").click().run()
+    assert len(at.subheader) >= 5 and "present" not in at.query_params
