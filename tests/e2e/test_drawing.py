@@ -157,3 +157,29 @@ def test_a_phone_draws_with_a_finger(open_pad, request):
     touch("touchEnd")
     page.get_by_text("server heard: 784 values").wait_for()
     shoot(page, request, "released")
+
+
+def test_in_the_app_a_drawn_seven_puts_its_star_on_the_map_after_release(page, request):
+    """The explorer itself (the `page` fixture: app.py): the code moves while drawing, and once the pen is up
+    the server's map shows the drawing's star where the page put its code."""
+    canvas = page.get_by_label("draw a digit")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    scale = box["width"] / 280  # the stroke in the pad's own proportions, whatever its size here
+    page.mouse.move(box["x"] + SEVEN[0][0] * scale, box["y"] + SEVEN[0][1] * scale)
+    page.mouse.down()
+    codes = []
+    for x, y in points_along(SEVEN):
+        page.mouse.move(box["x"] + x * scale, box["y"] + y * scale)
+        codes.append(readout(page).inner_text())
+    assert len({code_of(text) for text in codes if text.startswith("z = (")}) >= 3, codes
+    page.mouse.up()
+    page_z = code_of(readout(page).inner_text())
+    star = page.wait_for_function(
+        """() => { for (const gd of document.querySelectorAll('[class*="st-key-scatter"] .js-plotly-plot'))
+                     for (const t of gd._fullData || []) if (t.meta === 'star' && t.x.length) return [t.x[0], t.y[0]];
+                   return null; }""",
+        timeout=TIMEOUT_MS,
+    ).json_value()
+    shoot(page, request, "star")
+    assert max(abs(a - b) for a, b in zip(page_z, star, strict=True)) <= 0.011
