@@ -206,13 +206,18 @@ def bound_bars(labels: list[str], reconstruction: list[float], kl: list[float], 
 
 
 BOARD_TEST_OPACITY = 0.15  # the test codes as a faint background: the class's digits are what the hall looks at
+# Every k-th test code, for about this many: the same faint picture, and the page redraws the whole map on each new
+# digit, where the time to draw grows with the points (tests/stress/board_load.py measures send -> visible).
+BOARD_BACKGROUND_CODES = 2_000
 
 
 def board_figure(latents: dict, extent: float = Z_LIMIT, height: int = 620) -> go.Figure:
-    """The class board's map: scatter_figure's test codes, faint, and an empty trace for the class's digits
+    """The class board's map: scatter_figure's test codes, faint and thinned, and an empty trace for the class's digits
     (place_submissions fills it) with a ring for the one picked. The explorer's star and ellipse stay empty
     and out of the legend."""
-    fig = scatter_figure(latents, extent=extent, height=height, opacity=BOARD_TEST_OPACITY)
+    step = max(1, len(latents["mean"]) // BOARD_BACKGROUND_CODES)
+    background = {key: latents[key][::step] for key in ("mean", "labels")}
+    fig = scatter_figure(background, extent=extent, height=height, opacity=BOARD_TEST_OPACITY)
     fig.update_traces(showlegend=False, selector=lambda trace: trace.meta in ("ellipse", "star"))
     fig.add_trace(
         go.Scattergl(
