@@ -143,7 +143,7 @@ def test_submissions_appear_after_a_rerun_with_counts_and_the_landed_share(hall)
     assert cells["landed among its own"][4] == "100%"  # both 4s sit among the test 4s
     assert cells["landed among its own"][9] == "0%"  # a "9" that the encoder put among the 4s
     assert cells["landed among its own"][0] == "–"  # no 0 was sent
-    assert any(m.value.startswith("**3** digits from **3** browsers") for m in at.markdown)
+    assert any(m.value.startswith("Digits on the board: **3** · browsers that sent one: **3**") for m in at.markdown)
     trace = submissions_trace(at)
     assert trace["customdata"] == ids  # a plain list: a click reports a submission's id back
     assert np.allclose(array(trace["x"]), CENTRES[4][0]) and np.allclose(array(trace["y"]), CENTRES[4][1])

@@ -85,7 +85,7 @@ def test_a_drawn_digit_appears_on_the_board_page_within_two_seconds_without_a_re
     print(f"visible on the board {visible_after:.2f} s after the store took it")
     assert board.evaluate(bp.STILL_LOADED_JS), "the board page reloaded"
     assert visible_after <= VISIBLE_WITHIN_S
-    board.get_by_text(re.compile(r"^1 digits from 1 browsers")).wait_for()
+    board.get_by_text(re.compile(r"^Digits on the board: 1 · browsers that sent one: 1 ·")).wait_for()
     board.screenshot(path=server.runs_dir.parent / f"{request.node.name}.png")
 
     # A click on the diamond, where plotly drew it, shows it large.
