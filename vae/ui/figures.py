@@ -154,9 +154,8 @@ def digit_map_trace(labels: DigitMap, n: int) -> go.Scatter:
 LOSS_PANELS = ("reconstruction", "kl", "loss")
 
 
-def loss_figure(history: list[dict], height: int = 260, y_ranges: dict | None = None) -> go.Figure:
-    """Reconstruction, KL and the training loss per epoch, train (solid) and test (dashed), in nats.
-    y_ranges: {"kl": (low, high), ...} to share scales between runs compared side by side."""
+def loss_figure(history: list[dict], height: int = 260) -> go.Figure:
+    """Reconstruction, KL and the training loss per epoch, train (solid) and test (dashed), in nats."""
     fig = make_subplots(rows=1, cols=3, subplot_titles=[t(f"figures.loss_{key}") for key in LOSS_PANELS])
     epochs = [entry["epoch"] for entry in history]
     for col, key in enumerate(LOSS_PANELS, start=1):
@@ -168,8 +167,6 @@ def loss_figure(history: list[dict], height: int = 260, y_ranges: dict | None = 
                 ),
                 row=1, col=col,
             )  # fmt: skip
-        if y_ranges and key in y_ranges:
-            fig.update_yaxes(range=list(y_ranges[key]), row=1, col=col)
     fig.update_xaxes(title_text=t("figures.epoch"))
     fig.update_layout(
         height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": -0.3}, font=FONT
@@ -177,78 +174,44 @@ def loss_figure(history: list[dict], height: int = 260, y_ranges: dict | None = 
     return fig
 
 
-def shared_loss_ranges(histories: list[list[dict]]) -> dict[str, tuple[float, float]]:
-    """One y-range per loss panel over every run's train and test curves, with a little headroom."""
-    ranges = {}
-    for key in LOSS_PANELS:
-        values = [e[p + key] for h in histories for e in h for p in ("", "val_") if e.get(p + key) is not None]
-        if values:
-            low, high = min(values), max(values)
-            pad = 0.05 * (high - low or 1.0)
-            ranges[key] = (low - pad, high + pad)
-    return ranges
+RUN_COLOURS = ("#444444", "#9467bd", "#17becf")  # up to three compared runs; never a digit's meaning here
+
+
+def compare_loss_figure(labels: list[str], histories: list[list[dict]], height: int = 300) -> go.Figure:
+    """The runs' test curves in one figure, a panel per loss part, one colour per run: the panels share
+    the epoch axis and each part's scale is common to every run by construction."""
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[t(f"figures.loss_{key}") for key in LOSS_PANELS])
+    for run, (label, history) in enumerate(zip(labels, histories, strict=True)):
+        for col, key in enumerate(LOSS_PANELS, start=1):
+            fig.add_trace(
+                go.Scatter(
+                    x=[e["epoch"] for e in history], y=[e.get("val_" + key) for e in history], mode="lines",
+                    name=label, legendgroup=label, showlegend=col == 1, line={"color": RUN_COLOURS[run], "width": 2},
+                ),
+                row=1, col=col,
+            )  # fmt: skip
+    fig.update_xaxes(title_text=t("figures.epoch"))
+    fig.update_layout(
+        height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10}, font=FONT, legend={"orientation": "h", "y": -0.3}
+    )
+    return fig
 
 
 def bound_bars(labels: list[str], reconstruction: list[float], kl: list[float], height: int = 320) -> go.Figure:
-    """Each run's test -ELBO as reconstruction + KL, side by side (not stacked, so a small KL is not a sliver
-    at the top of a tall bar), each bar with its number."""
-    fig = go.Figure()
-    for name, values, colour in (("reconstruction", reconstruction, "#1f77b4"), ("kl", kl, "#ff7f0e")):
+    """Each run's test reconstruction, KL and their sum -ELBO, a panel each with its own scale from zero (a
+    KL of 5 nats is no sliver on top of a 130-nat bar), every bar with its number."""
+    parts = {
+        "reconstruction": reconstruction,
+        "kl": kl,
+        "neg_elbo": [r + k for r, k in zip(reconstruction, kl, strict=True)],
+    }
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[t(f"figures.bar_{name}") for name in parts])
+    for col, values in enumerate(parts.values(), start=1):
         fig.add_trace(
-            go.Bar(name=t(f"figures.bar_{name}"), x=labels, y=values, marker_color=colour,
-                   text=[f"{v:.1f}" for v in values], textposition="outside", cliponaxis=False)
+            go.Bar(x=labels, y=values, marker_color=list(RUN_COLOURS[: len(labels)]), text=[f"{v:.1f}" for v in values],
+                   textposition="outside", cliponaxis=False, showlegend=False),
+            row=1, col=col,
         )  # fmt: skip
-    fig.update_layout(
-        barmode="group", height=height, yaxis_title=t("figures.bars_y"), margin={"t": 30, "b": 10}, font=FONT,
-        legend={"orientation": "h", "y": -0.25},
-    )  # fmt: skip
+        fig.update_yaxes(range=[0, 1.15 * max(values)], row=1, col=col)
+    fig.update_layout(height=height, yaxis_title=t("figures.bars_y"), margin={"t": 40, "b": 10}, font=FONT)
     return fig
-
-
-BOARD_TEST_OPACITY = 0.15  # the test codes as a faint background: the class's digits are what the hall looks at
-# Every k-th test code, for about this many: the same faint picture, and the page redraws the whole map on each new
-# digit, where the time to draw grows with the points (tests/stress/board_load.py measures send -> visible).
-BOARD_BACKGROUND_CODES = 2_000
-
-
-def board_figure(latents: dict, extent: float = Z_LIMIT, height: int = 620) -> go.Figure:
-    """The class board's map: scatter_figure's test codes, faint and thinned, and an empty trace for the class's digits
-    (place_submissions fills it) with a ring for the one picked. The explorer's star and ellipse stay empty
-    and out of the legend."""
-    step = max(1, len(latents["mean"]) // BOARD_BACKGROUND_CODES)
-    background = {key: latents[key][::step] for key in ("mean", "labels")}
-    fig = scatter_figure(background, extent=extent, height=height, opacity=BOARD_TEST_OPACITY)
-    fig.update_traces(showlegend=False, selector=lambda trace: trace.meta in ("ellipse", "star"))
-    fig.add_trace(
-        go.Scattergl(
-            x=[], y=[], customdata=[], mode="markers", name=t("figures.board_digits"), meta="submissions",
-            marker={"size": 13, "symbol": "diamond", "line": {"width": 1.5, "color": "black"}}, hoverinfo="text",
-        )
-    )  # fmt: skip
-    ring = {"size": 26, "symbol": "circle-open", "color": POINT_COLOUR, "line": {"width": 3}}
-    fig.add_trace(point_trace([], [], t("figures.picked"), marker=ring, showlegend=False, meta="board_pick"))
-    return fig
-
-
-def place_submissions(
-    fig: go.Figure, means: np.ndarray, digits: np.ndarray, ids: np.ndarray, picked: int | None = None
-) -> go.Figure:
-    """Put the class's digits on a board_figure: at their codes' first two coordinates, in their intended
-    digit's colour, each carrying its submission id (customdata, a plain list: a click reports it back)."""
-    x, y = (means[:, 0], means[:, 1]) if len(means) else ([], [])
-    hover = [
-        t("figures.hover_submission", digit=int(d), id=int(i), z1=float(a), z2=float(b))
-        for d, i, a, b in zip(digits, ids, x, y, strict=True)
-    ]
-    fig.update_traces(
-        x=x, y=y, customdata=[int(i) for i in ids], hovertext=hover,
-        marker={"color": [DIGIT_COLOURS[int(d)] for d in digits]}, selector=lambda trace: trace.meta == "submissions",
-    )  # fmt: skip
-    rows = np.flatnonzero(ids == picked) if picked is not None else []
-    _set(fig, "board_pick", *((x[rows[0]], y[rows[0]]) if len(rows) else ([], [])))
-    return fig
-
-
-def trace_number(fig: go.Figure, meta: str) -> int:
-    """The index of the trace with this meta: a plotly selection names its points' traces by number."""
-    return next(i for i, trace in enumerate(fig.data) if trace.meta == meta)

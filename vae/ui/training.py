@@ -12,9 +12,10 @@ import streamlit as st
 from vae import catalog, jobs
 from vae.config import KL_PRESETS
 from vae.limits import FULL_DATA_RETRAIN, RETRAIN_DEFAULT_EPOCHS, RETRAIN_EPOCHS
+from vae.messages import Message
 from vae.ui import figures, loaders, present, replay, sidebar
 from vae.ui import presenter as presenter_ui
-from vae.ui.i18n import keyed, language, t
+from vae.ui.i18n import keyed, language, message, t
 
 KL_CHOICES = sorted({*(m * 10.0**e for e in range(-4, 1) for m in (1, 2, 5)), 10.0, *KL_PRESETS.values()})
 SUBSETS = (0, 10_000, 2_000)  # 0: all 60,000 training images
@@ -48,7 +49,7 @@ def training_panel() -> None:
                 if presenter_ui.allowed():  # checked here too: a click can be crafted for a disabled button
                     jobs.start(runs_dir, kl_weight, epochs, subset or None)
             except jobs.JobError as err:
-                st.warning(str(err))
+                st.warning(message(err))
         presenter_ui.locked_note()
         presenter_ui.refusal_note()
     with right:
@@ -98,7 +99,8 @@ def job_view(runs_dir) -> None:
         if st.button(t("train.open"), key="open_run", on_click=sidebar.open_run, args=(f"runs/{job.name}",)):
             st.switch_page(EXPLORE_PAGE)
     else:
-        st.warning(t(f"train.state_{status.get('state', 'failed')}", title=title, message=status.get("message", "")))
+        said = message(Message.from_status(status))
+        st.warning(t(f"train.state_{status.get('state', 'failed')}", title=title, message=said))
     info = catalog.describe(f"runs/{job.name}")
     replay.live_replay(info)
     if info.history:
@@ -137,20 +139,20 @@ def compare_panel(runs: list[catalog.RunInfo], current: catalog.RunInfo | None) 
         try:
             loaded.append((by_name[name], loaders.load(name, by_name[name].version)))
         except catalog.RunError as err:
-            st.error(t("frame.cannot_open", name=name, error=err))
+            st.error(t("frame.cannot_open", name=name, error=message(err)))
     if not loaded:
         return
     extent = figures.codes_extent(*(run.latents["mean"] for _, run in loaded))
-    y_ranges = figures.shared_loss_ranges([info.history for info, _ in loaded])
     for i, (column, (info, run)) in enumerate(zip(st.columns(len(loaded), gap="medium"), loaded, strict=True)):
         with column:
             st.markdown(f"**{info.label}**")
             scatter = figures.scatter_figure(run.latents, here=None, extent=extent, height=360)
             st.plotly_chart(scatter, key=f"compare_scatter_{i}", config={"displaylogo": False})
             st.image(loaders.grid_png(info.name, info.version, 15), t("compare.grid"), output_format="PNG")
-            st.plotly_chart(figures.loss_figure(info.history, 220, y_ranges), key=f"compare_losses_{i}")
     last = [info.history[-1] for info, _ in loaded]
     labels = [f"kl_weight {info.config.kl_weight:g}" for info, _ in loaded]
+    losses = figures.compare_loss_figure(labels, [info.history for info, _ in loaded])
+    st.plotly_chart(losses, key="compare_losses", config={"displaylogo": False})
     bars = figures.bound_bars(labels, [e["val_reconstruction"] for e in last], [e["val_kl"] for e in last])
     st.plotly_chart(bars, key="compare_bars", config={"displaylogo": False})
     present.caption(t("compare.caption"))
