@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -106,3 +107,35 @@ def test_configs_saved_before_the_training_options_still_load():
     assert VAEConfig.from_dict(new.to_dict()) == new
     with pytest.raises(ValueError, match="lr_schedule"):
         VAEConfig(lr_schedule="sometimes")
+
+
+TRAIN_ONE_EPOCH = """
+import sys, numpy as np
+from vae.config import VAEConfig
+from vae.model import build_vae
+kl_weight = float(sys.argv[1])
+x = (np.random.default_rng(0).uniform(size=(100, 784)) > 0.7).astype(np.float32)
+model = build_vae(VAEConfig(hidden=(32,), kl_weight=kl_weight))
+fit = model.fit(x, batch_size=50, epochs=1, verbose=0).history
+test = model.evaluate(x, batch_size=50, verbose=0, return_dict=True)
+for part in ({k: v[0] for k, v in fit.items()}, test):  # the steps used this model's own weight
+    assert abs(part["loss"] - part["reconstruction"] - kl_weight * part["kl"]) < 1e-3 * part["loss"], part
+"""
+
+
+@pytest.mark.slow
+def test_a_retrain_with_a_new_kl_weight_reuses_the_compiled_steps_in_xla_persistent_cache(tmp_path):
+    # each app retrain is a fresh train.py sharing runs/.xla-cache (vae.jobs.job_environment): a new weight
+    # must find the training and test steps an earlier retrain compiled, not compile its own
+    cache = tmp_path / "xla-cache"
+    cache.mkdir()
+    env = os.environ | {"TF_XLA_FLAGS": f"--tf_xla_persistent_cache_directory={cache}", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    entries = []
+    for kl_weight in ("1.0", "4.0"):
+        result = subprocess.run(
+            [sys.executable, "-c", TRAIN_ONE_EPOCH, kl_weight], cwd=ROOT, env=env, capture_output=True, text=True,
+            timeout=300,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-2000:]
+        entries.append(sorted(path.name for path in cache.iterdir()))
+    assert entries[0] and entries[1] == entries[0]

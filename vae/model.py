@@ -82,6 +82,9 @@ class VAE(keras.Model):
         # tf.Variable, not a Keras weight: one compiled step serves every factor, and runs saved before
         # warm-up existed load with the same weight list.
         self.kl_warmup = tf.Variable(1.0, trainable=False, dtype=tf.float32, name="kl_warmup")
+        # kl_weight too, for train_step and test_step: compiled in as a Python float it would be a constant,
+        # and every new weight would compile a step of its own (benchmarks/retrain_pause.py, run twice).
+        self.kl_weight_variable = tf.Variable(self.kl_weight, trainable=False, dtype=tf.float32, name="kl_weight")
         self._decode_fn = None
         self._encode_fn = None
 
@@ -119,7 +122,9 @@ class VAE(keras.Model):
         # images, (images,) from fit(x), or (encoder input, reconstruction target) from vae.data's augment
         x, target = (data[0], data[-1]) if isinstance(data, tuple) else (data, data)
         with tf.GradientTape() as tape:
-            loss, reconstruction, kl = self._step_losses(x, target, self.kl_weight * self.kl_warmup, training=True)
+            loss, reconstruction, kl = self._step_losses(
+                x, target, self.kl_weight_variable * self.kl_warmup, training=True
+            )
         grads = tape.gradient(loss, self.trainable_weights)
         self.optimizer.apply(grads, self.trainable_weights)
         return self._report(loss, reconstruction, kl)
@@ -127,7 +132,7 @@ class VAE(keras.Model):
     def test_step(self, data):
         # the run's own objective at its full kl_weight, warm-up or not: test curves stay comparable
         x = data[0] if isinstance(data, tuple) else data
-        return self._report(*self._step_losses(x, x, self.kl_weight, training=False))
+        return self._report(*self._step_losses(x, x, self.kl_weight_variable, training=False))
 
     # ---- the public fast paths: numpy in, numpy out, one compiled graph each ----
 
