@@ -215,3 +215,52 @@ def bound_bars(labels: list[str], reconstruction: list[float], kl: list[float], 
         fig.update_yaxes(range=[0, 1.15 * max(values)], row=1, col=col)
     fig.update_layout(height=height, yaxis_title=t("figures.bars_y"), margin={"t": 40, "b": 10}, font=FONT)
     return fig
+
+
+BOARD_TEST_OPACITY = 0.15  # the test codes as a faint background: the class's digits are what the hall looks at
+# Every k-th test code, for about this many: the same faint picture, and the page redraws the whole map on each new
+# digit, where the time to draw grows with the points (tests/stress/board_load.py measures send -> visible).
+BOARD_BACKGROUND_CODES = 2_000
+
+
+def board_figure(latents: dict, extent: float = Z_LIMIT, height: int = 620) -> go.Figure:
+    """The class board's map: scatter_figure's test codes, faint and thinned, and an empty trace for the class's digits
+    (place_submissions fills it) with a ring for the one picked. The explorer's star and ellipse stay empty
+    and out of the legend."""
+    step = max(1, len(latents["mean"]) // BOARD_BACKGROUND_CODES)
+    background = {key: latents[key][::step] for key in ("mean", "labels")}
+    fig = scatter_figure(background, extent=extent, height=height, opacity=BOARD_TEST_OPACITY)
+    fig.update_traces(showlegend=False, selector=lambda trace: trace.meta in ("ellipse", "star"))
+    fig.add_trace(
+        go.Scattergl(
+            x=[], y=[], customdata=[], mode="markers", name=t("figures.board_digits"), meta="submissions",
+            marker={"size": 13, "symbol": "diamond", "line": {"width": 1.5, "color": "black"}}, hoverinfo="text",
+        )
+    )  # fmt: skip
+    ring = {"size": 26, "symbol": "circle-open", "color": POINT_COLOUR, "line": {"width": 3}}
+    fig.add_trace(point_trace([], [], t("figures.picked"), marker=ring, showlegend=False, meta="board_pick"))
+    return fig
+
+
+def place_submissions(
+    fig: go.Figure, means: np.ndarray, digits: np.ndarray, ids: np.ndarray, picked: int | None = None
+) -> go.Figure:
+    """Put the class's digits on a board_figure: at their codes' first two coordinates, in their intended
+    digit's colour, each carrying its submission id (customdata, a plain list: a click reports it back)."""
+    x, y = (means[:, 0], means[:, 1]) if len(means) else ([], [])
+    hover = [
+        t("figures.hover_submission", digit=int(d), id=int(i), z1=float(a), z2=float(b))
+        for d, i, a, b in zip(digits, ids, x, y, strict=True)
+    ]
+    fig.update_traces(
+        x=x, y=y, customdata=[int(i) for i in ids], hovertext=hover,
+        marker={"color": [DIGIT_COLOURS[int(d)] for d in digits]}, selector=lambda trace: trace.meta == "submissions",
+    )  # fmt: skip
+    rows = np.flatnonzero(ids == picked) if picked is not None else []
+    _set(fig, "board_pick", *((x[rows[0]], y[rows[0]]) if len(rows) else ([], [])))
+    return fig
+
+
+def trace_number(fig: go.Figure, meta: str) -> int:
+    """The index of the trace with this meta: a plotly selection names its points' traces by number."""
+    return next(i for i, trace in enumerate(fig.data) if trace.meta == meta)
