@@ -29,12 +29,9 @@ def digit_figures(name: str, version: tuple, _digit: np.ndarray, digest: str) ->
 
 
 def candidates(run: Run) -> dict[str, np.ndarray]:
-    """The digits the panel can explain: your own (drawn or uploaded), the picked test digit, a typical test
-    digit of each class (when this machine has the test images)."""
+    """The digits the panel can explain: the picked test digit and a typical test digit of each class (when
+    this machine has the test images), your own (drawn or uploaded)."""
     found = {}
-    own = st.session_state.get(own_digit.DIGIT_KEY)
-    if own is not None and "digit" in own:
-        found["own"] = own["digit"]
     images, _ = loaders.test_images(run.config.dataset)
     if images is not None and len(images) == len(run.latents["mean"]):
         row = point.picked(len(images))
@@ -44,6 +41,11 @@ def candidates(run: Run) -> dict[str, np.ndarray]:
         for digit, code in generate.typical_codes(means, labels).items():
             row = int(np.flatnonzero((means == code).all(axis=1))[0])
             found[f"digit_{digit}"] = images[row] / 255.0
+    # Your own digit last, so it is not the default: its bound costs a fresh quadrature per drawing, where
+    # the test digits' are cached for every session (a hall uploading at once; tests/stress/load_sessions.py).
+    own = st.session_state.get(own_digit.DIGIT_KEY)
+    if own is not None and "digit" in own:
+        found["own"] = own["digit"]
     return found
 
 
