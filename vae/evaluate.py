@@ -1,6 +1,6 @@
 """How good is a trained VAE? Figures in nats per test image, merged into RUN_DIR/metrics.json.
 
-    python -m vae.evaluate RUN_DIR                 # everything: ELBO, IWAE k=1000, exact NLL, coverage
+    python -m vae.evaluate RUN_DIR                 # everything: ELBO, IWAE k=1000, exact NLL, coverage, foreign
     python -m vae.evaluate RUN_DIR --k 5000 --grid 400 --no-write
 
 Three estimates of -log p(x) for the 10,000 test images (continuous pixels in [0, 1],
