@@ -26,6 +26,7 @@ from filelock import FileLock, Timeout
 from vae.config import LR_SCHEDULES, VAEConfig
 from vae.io import write_status
 from vae.limits import MAX_EPOCHS, MAX_LATENT_DIM
+from vae.messages import Message
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         return train(args)
     except Exception as err:
         traceback.print_exc()
-        message = f"{type(err).__name__}: {err}"
+        message = Message("status.failed", "{kind}: {error}", kind=type(err).__name__, error=str(err))
         try:
             write_status(Path(args.out), state="failed", message=message, finished=time.time())
         except OSError as status_err:  # the disk itself refuses: say so where someone can read it

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from vae.config import VAEConfig
 from vae.io import Run, RunError, inspect_run, load_run
+from vae.messages import Message
 
 APP_DIR = Path(__file__).resolve().parents[1]
 ROOT_ENV = {"pretrained": "VAE_PRETRAINED_DIR", "runs": "VAE_RUNS_DIR"}
@@ -55,7 +56,7 @@ class RunInfo:
     history: list[dict] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
     status: dict = field(default_factory=dict)
-    problem: str | None = None  # why it cannot be opened; None when it can
+    problem: Message | None = None  # why it cannot be opened (a str, with its catalogue key); None when it can
     version: tuple = ()  # changes whenever the files the app caches change: the cache key
 
     @property
@@ -117,5 +118,5 @@ def open_run(info: RunInfo) -> Run:
         raise RunError(info.problem)
     run = load_run(info.path, numpy=True)
     if run.latents is None:
-        raise RunError("latents.npz is missing")
+        raise RunError("io.missing", "{name} is missing", name="latents.npz")
     return run

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vae.messages import UserError
+
 ENV_VAR = "VAE_DATA_DIR"
 SPLITS = ("train", "test")
 
@@ -82,7 +84,7 @@ _STEMS = {
 _IDX_DTYPE = {0x08: np.uint8}  # the only element type MNIST-style files use
 
 
-class DataError(Exception):
+class DataError(UserError):
     """A dataset could not be found or failed a check; the message says how to fix it."""
 
 
@@ -102,23 +104,30 @@ def keras_cache_dir() -> Path:
 def parse_idx(raw: bytes, source: str = "<bytes>") -> np.ndarray:
     """Decode one uncompressed IDX file; every header field is checked against the length."""
     if len(raw) < 4:
-        raise DataError(f"{source}: {len(raw)} bytes is too short for an IDX file (truncated?)")
+        raise DataError(
+            "data.too_short", "{source}: {size} bytes is too short for an IDX file (truncated?)", source=source,
+            size=len(raw),
+        )  # fmt: skip
     zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
     if zero != 0 or dtype_code not in _IDX_DTYPE or not 1 <= ndim <= 4:
         raise DataError(
-            f"{source}: not an IDX file of unsigned bytes (magic number {raw[:4].hex()}, "
-            "expected 0000 08 01 for labels or 0000 08 03 for images)"
-        )
+            "data.not_idx",
+            "{source}: not an IDX file of unsigned bytes (magic number {magic}, "
+            "expected 0000 08 01 for labels or 0000 08 03 for images)",
+            source=source, magic=raw[:4].hex(),
+        )  # fmt: skip
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise DataError(f"{source}: truncated inside the IDX header")
+        raise DataError("data.short_header", "{source}: truncated inside the IDX header", source=source)
     shape = struct.unpack(f">{ndim}I", raw[4:header])
     expected = header + int(np.prod(shape, dtype=np.int64))
     if len(raw) != expected:
         raise DataError(
-            f"{source}: IDX header says shape {shape} ({expected} bytes) but the file has "
-            f"{len(raw)} bytes: the file is truncated or corrupt; delete it and fetch it again"
-        )
+            "data.wrong_length",
+            "{source}: IDX header says shape {shape} ({expected} bytes) but the file has "
+            "{size} bytes: the file is truncated or corrupt; delete it and fetch it again",
+            source=source, shape=shape, expected=expected, size=len(raw),
+        )  # fmt: skip
     return np.frombuffer(raw, dtype=_IDX_DTYPE[dtype_code], offset=header).reshape(shape)
 
 
@@ -134,7 +143,10 @@ def _read_maybe_gzip(path: Path) -> bytes:
         try:
             return gzip.decompress(data)
         except (OSError, EOFError) as err:
-            raise DataError(f"{path}: damaged gzip file ({err}); delete it and fetch it again") from err
+            raise DataError(
+                "data.bad_gzip", "{path}: damaged gzip file ({error}); delete it and fetch it again", path=str(path),
+                error=str(err),
+            ) from err  # fmt: skip
     return data
 
 
@@ -142,10 +154,11 @@ def _check_sha256(raw: bytes, stem: str, info: DatasetInfo, source: str) -> None
     digest = hashlib.sha256(raw).hexdigest()
     if digest != info.sha256[stem]:
         raise DataError(
-            f"{source}: SHA-256 of the uncompressed content is {digest}, expected "
-            f"{info.sha256[stem]} for {info.name}'s {stem}: the file is corrupt or belongs to "
-            "another dataset; delete it and fetch it again"
-        )
+            "data.bad_checksum",
+            "{source}: SHA-256 of the uncompressed content is {digest}, expected {expected} for {dataset}'s {stem}: "
+            "the file is corrupt or belongs to another dataset; delete it and fetch it again",
+            source=source, digest=digest, expected=info.sha256[stem], dataset=info.name, stem=stem,
+        )  # fmt: skip
 
 
 def _find_idx(directory: Path, stem: str) -> Path | None:
@@ -160,13 +173,16 @@ def _load_idx_split(directory: Path, split: str, info: DatasetInfo) -> Split:
     for stem in _STEMS[split]:
         path = _find_idx(directory, stem)
         if path is None:
-            raise DataError(f"{directory}: {stem}[.gz] is missing")
+            raise DataError("data.missing", "{directory}: {stem}[.gz] is missing", directory=str(directory), stem=stem)
         raw = _read_maybe_gzip(path)
         arrays.append(parse_idx(raw, str(path)))
         _check_sha256(raw, stem, info, str(path))
     images, labels = arrays
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise DataError(f"{directory}: {split} images {images.shape} and labels {labels.shape} do not pair up")
+        raise DataError(
+            "data.unpaired", "{directory}: {split} images {images} and labels {labels} do not pair up",
+            directory=str(directory), split=split, images=images.shape, labels=labels.shape,
+        )  # fmt: skip
     return Split(images, labels)
 
 
@@ -175,7 +191,10 @@ def _load_npz_split(path: Path, split: str, info: DatasetInfo) -> Split:
         with np.load(path, allow_pickle=False) as npz:
             images, labels = npz[f"x_{split}"], npz[f"y_{split}"]
     except Exception as err:  # zipfile, KeyError, ValueError: all mean "not a usable npz"
-        raise DataError(f"{path}: not a readable Keras {info.keras_npz} ({err}); delete it") from err
+        raise DataError(
+            "data.bad_npz", "{path}: not a readable Keras {npz} ({error}); delete it", path=str(path),
+            npz=info.keras_npz, error=str(err),
+        ) from err  # fmt: skip
     for array, stem in zip((images, labels), _STEMS[split], strict=True):
         _check_sha256(encode_idx(array), stem, info, f"{path} [{stem}]")
     return Split(images, labels)
@@ -220,7 +239,7 @@ def _download(info: DatasetInfo, target: Path) -> None:
                 except Exception as err:  # network, HTTP or checksum: try the next mirror
                     errors.append(f"{base}: {err}")
             else:
-                raise DataError("download failed:\n  " + "\n  ".join(errors))
+                raise DataError("data.download_failed", "download failed:\n  {errors}", errors="\n  ".join(errors))
 
 
 def load_split(
@@ -228,9 +247,14 @@ def load_split(
 ) -> Split:
     """Return one split as uint8 images (N, 28, 28) and labels (N,), found by the rules above."""
     if dataset not in DATASETS:
-        raise DataError(f"unknown dataset {dataset!r}; choose one of {sorted(DATASETS)}")
+        raise DataError(
+            "data.unknown_dataset", "unknown dataset {dataset!r}; choose one of {choices}", dataset=dataset,
+            choices=sorted(DATASETS),
+        )  # fmt: skip
     if split not in SPLITS:
-        raise DataError(f"unknown split {split!r}; choose one of {SPLITS}")
+        raise DataError(
+            "data.unknown_split", "unknown split {split!r}; choose one of {choices}", split=split, choices=SPLITS
+        )
     info = DATASETS[dataset]
     searched = []
     for origin, place in _candidates(info, data_dir):
@@ -247,11 +271,11 @@ def load_split(
         except DataError as err:
             searched.append(f"download into {target}: {err}")
     raise DataError(
-        f"{dataset} not found. Searched:\n  "
-        + "\n  ".join(searched)
-        + f"\nFix: pass --data-dir (or set {ENV_VAR}) to a folder holding the four IDX files "
-        "(gzipped or not), or put mnist.npz in the Keras cache, or go online once to download."
-    )
+        "data.not_found",
+        "{dataset} not found. Searched:\n  {searched}\nFix: pass --data-dir (or set {env}) to a folder holding the "
+        "four IDX files (gzipped or not), or put mnist.npz in the Keras cache, or go online once to download.",
+        dataset=dataset, searched="\n  ".join(searched), env=ENV_VAR,
+    )  # fmt: skip
 
 
 # -------------------------------------------------------------------- preprocessing

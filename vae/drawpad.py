@@ -26,6 +26,7 @@ import streamlit as st
 
 from vae.config import IMAGE_SIZE, N_PIXELS
 from vae.images import RULES
+from vae.messages import UserError
 from vae.packing import bundle, packed_network, ship
 
 JS = bundle("drawpad.mjs")
@@ -63,8 +64,8 @@ PEN = 14
 _component = st.components.v2.component("vae.draw_pad", js=JS, css=CSS)
 
 
-class DrawingError(ValueError):
-    """What the page sent is not a 28x28 digit; str(err) says why, for the user."""
+class DrawingError(UserError, ValueError):
+    """What the page sent is not a 28x28 digit; str(err) says why, for the user (its key: in their language)."""
 
 
 def digit_from_page(value) -> np.ndarray | None:
@@ -74,9 +75,14 @@ def digit_from_page(value) -> np.ndarray | None:
         return None
     if not isinstance(value, list | tuple) or len(value) != N_PIXELS:
         size = len(value) if isinstance(value, list | tuple) else type(value).__name__
-        raise DrawingError(f"The drawing did not arrive as {N_PIXELS} pixel values (got {size}); it was ignored.")
+        raise DrawingError(
+            "drawpad.wrong_size", "The drawing did not arrive as {n} pixel values (got {size}); it was ignored.",
+            n=N_PIXELS, size=size,
+        )  # fmt: skip
     if not all(type(v) in (int, float) and math.isfinite(v) and 0 <= v <= 1 for v in value):  # bool is no number here
-        raise DrawingError("The drawing arrived with pixel values outside 0..1; it was ignored.")
+        raise DrawingError(
+            "drawpad.out_of_range", "The drawing arrived with pixel values outside 0..1; it was ignored."
+        )
     return np.asarray(value, np.float32).reshape(IMAGE_SIZE, IMAGE_SIZE)
 
 
@@ -92,6 +98,7 @@ def draw_pad(
     shown_version: int = 0,
     size: int = 280,
     texts: dict[str, str] | None = None,
+    message: Callable[[DrawingError], str] = str,
 ) -> np.ndarray | None:
     """Render the pad; return the last drawing Python heard, checked: (28, 28) float32 in [0, 1], or None.
 
@@ -101,6 +108,7 @@ def draw_pad(
     shown, shown_version: a 28x28 to put on the pad (an upload), applied when shown_version changes.
     size: the pad's and the plane's side in CSS pixels; extent: the plane covers [-extent, extent]^2.
     texts: replacements for TEXTS (translations); "canvas" must keep the word "draw" for screen readers.
+    message: the text shown for a drawing refused on the server (a translation of the DrawingError).
     """
     encoder = packed_network(model, "encoder")
     decoder = packed_network(model, "decoder", latents, labels)
@@ -110,7 +118,7 @@ def draw_pad(
         try:
             digit = digit_from_page(st.session_state[key]["digit"])
         except DrawingError as err:
-            st.session_state[error_key] = str(err)
+            st.session_state[error_key] = message(err)
             return
         st.session_state[digit_key] = digit
         if on_change is not None:

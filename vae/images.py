@@ -57,6 +57,7 @@ from PIL import Image, ImageOps
 from scipy import ndimage
 
 from vae.limits import MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, UPLOAD_FORMATS
+from vae.messages import Message, UserError
 
 WORK_SIDE = 512  # images are box-shrunk to this before any float work: a 20x20 digit needs no more
 FLATTEN_WINDOW = 0.25  # of the longer side: wider than any pen stroke, narrower than a shadow
@@ -82,32 +83,41 @@ class DigitRules:
 RULES = DigitRules()
 
 
-class ImageError(ValueError):
-    """An upload that cannot become a digit; str(err) is shown to the user as is."""
+class ImageError(UserError, ValueError):
+    """An upload that cannot become a digit; str(err) says why in English, its key in the page's language."""
 
 
-def open_image(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[Image.Image, list[str]]:
+def open_image(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[Image.Image, list[Message]]:
     """Decode untrusted upload bytes to a grayscale image (mode 'F', values in [0, 1], at most
     WORK_SIDE pixels a side); returns (image, notes for the user). Raises ImageError only."""
     if not data:
-        raise ImageError("The file is empty.")
+        raise ImageError("images.empty", "The file is empty.")
     if len(data) > max_bytes:
-        raise ImageError(f"The file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.")
-    notes: list[str] = []
+        raise ImageError(
+            "images.too_large", "The file is {mb:.1f} MB; the limit is {limit:.0f} MB.",
+            mb=len(data) / 1e6, limit=max_bytes / 1e6,
+        )  # fmt: skip
+    notes: list[Message] = []
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=UPLOAD_FORMATS)
             if getattr(image, "is_animated", False):  # not n_frames: counting walks every frame
-                notes.append("The file holds several frames (an animation or a multi-picture photo): using the first.")
+                notes.append(
+                    Message(
+                        "images.animated",
+                        "The file holds several frames (an animation or a multi-picture photo): using the first.",
+                    )
+                )
                 image.seek(0)
             if image.format in ("JPEG", "MPO"):  # MPO: a phone's JPEG with extra pictures
                 image.draft(image.mode, (WORK_SIDE, WORK_SIDE))  # libjpeg decodes at 1/2..1/8 scale
             if image.width * image.height > MAX_UPLOAD_PIXELS:
                 raise ImageError(
-                    f"The image is {image.width} x {image.height} pixels; "
-                    f"the limit is {MAX_UPLOAD_PIXELS / 1e6:.0f} megapixels."
-                )
+                    "images.too_many_pixels",
+                    "The image is {width} x {height} pixels; the limit is {limit:.0f} megapixels.",
+                    width=image.width, height=image.height, limit=MAX_UPLOAD_PIXELS / 1e6,
+                )  # fmt: skip
             image.load()
             image = shrink(image)
             image = upright(image, notes)
@@ -115,12 +125,14 @@ def open_image(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[Image.Im
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError("The image is far too large to decode safely.") from None
+        raise ImageError("images.bomb", "The image is far too large to decode safely.") from None
     except MemoryError:
-        raise ImageError("The image needs more memory to decode than this server allows.") from None
+        raise ImageError("images.no_memory", "The image needs more memory to decode than this server allows.") from None
     except Exception as err:  # Pillow raises OSError, SyntaxError, ValueError, EOFError... for broken files
         raise ImageError(
-            f"This is not a readable PNG, JPEG, GIF, BMP or WebP image ({type(err).__name__}). It may be damaged."
+            "images.unreadable",
+            "This is not a readable PNG, JPEG, GIF, BMP or WebP image ({kind}). It may be damaged.",
+            kind=type(err).__name__,
         ) from None
 
 
@@ -142,16 +154,18 @@ def shrink(image: Image.Image, side: int = WORK_SIDE) -> Image.Image:
     return image.reduce(factor)
 
 
-def upright(image: Image.Image, notes: list[str]) -> Image.Image:
+def upright(image: Image.Image, notes: list[Message]) -> Image.Image:
     """Apply a photo's EXIF orientation; a damaged EXIF block is no reason to refuse the picture."""
     try:
         return ImageOps.exif_transpose(image)
     except Exception:  # Pillow's EXIF parser raises many types on garbage
-        notes.append("The photo's orientation tag is unreadable: using the image as stored.")
+        notes.append(
+            Message("images.bad_orientation", "The photo's orientation tag is unreadable: using the image as stored.")
+        )
         return image
 
 
-def to_grayscale(image: Image.Image, notes: list[str] | None = None) -> Image.Image:
+def to_grayscale(image: Image.Image, notes: list[Message] | None = None) -> Image.Image:
     """Any PIL mode (16-bit, float, CMYK, palette, alpha...) -> mode 'F' with values in [0, 1]."""
     notes = notes if notes is not None else []
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
@@ -160,7 +174,13 @@ def to_grayscale(image: Image.Image, notes: list[str] | None = None) -> Image.Im
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
         if lo < 0 or hi > 1 or finite.size < pixels.size:
             pixels = np.clip((pixels - lo) / (hi - lo), 0, 1) if hi > lo else np.zeros_like(pixels)
-            notes.append(f"High bit-depth image ({image.mode}): rescaled to its own range.")
+            notes.append(
+                Message(
+                    "images.high_bit_depth",
+                    "High bit-depth image ({mode}): rescaled to its own range.",
+                    mode=image.mode,
+                )
+            )
         return Image.fromarray(np.nan_to_num(pixels).astype(np.float32), mode="F")
     if image.mode in ("P", "PA", "La", "RGBa"):  # palette and premultiplied alpha: Pillow converts these via RGBA
         image = image.convert("LA" if image.mode == "La" else "RGBA")
@@ -171,7 +191,7 @@ def to_grayscale(image: Image.Image, notes: list[str] | None = None) -> Image.Im
         # Strokes drawn on a transparent background: put them on the background they stand out from.
         ink = float((gray * alpha).sum() / max(alpha.sum(), 1e-6))
         background = 1.0 if ink < 0.5 else 0.0
-        notes.append("Transparent image: flattened onto a plain background.")
+        notes.append(Message("images.transparent", "Transparent image: flattened onto a plain background."))
         return Image.fromarray(gray * alpha + background * (1 - alpha), mode="F")
     if image.mode != "L":
         image = image.convert("RGB").convert("L")  # CMYK, YCbCr, 1-bit... all via RGB
@@ -208,7 +228,8 @@ def digit_parts(ink: np.ndarray, rules: DigitRules = RULES) -> np.ndarray:
     peak = float(ink.max()) if ink.size else 0.0
     if not peak >= rules.min_peak:  # also NaN
         raise ImageError(
-            "No digit found: the image is one flat colour. Draw a dark digit on light paper or vice versa."
+            "images.no_digit",
+            "No digit found: the image is one flat colour. Draw a dark digit on light paper or vice versa.",
         )
     labels, _ = ndimage.label(ink >= rules.ink_threshold * peak, structure=np.ones((3, 3)))  # raster order
     counts = np.bincount(labels.ravel())[1:]
@@ -265,7 +286,8 @@ def preprocess_digit(image: Image.Image) -> np.ndarray:
     return digit_from_ink(ink_map(np.asarray(to_grayscale(shrink(image)), dtype=np.float32)))
 
 
-def digit_from_upload(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[np.ndarray, Image.Image, list[str]]:
-    """Upload bytes -> (28x28 digit, the decoded image as grayscale, notes). Raises ImageError only."""
+def digit_from_upload(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[np.ndarray, Image.Image, list[Message]]:
+    """Upload bytes -> (28x28 digit, the decoded image as grayscale, notes: vae.messages.Message, each a str).
+    Raises ImageError only."""
     image, notes = open_image(data, max_bytes)
     return preprocess_digit(image), image, notes

@@ -4,7 +4,7 @@
       config.json          VAEConfig
       history.json         {"model_file": ..., "epochs": [per-epoch dicts]}: the commit point
       model_epoch_NNN.keras  the model after the last committed epoch (or model.keras)
-      status.json          state running/finished/failed/cancelled, epoch, progress, pid, ...
+      status.json          state running/finished/failed/cancelled, epoch, progress, pid, message (and its key)...
       samples/epoch_NNN.png  decoded digits after each epoch
       latents/epoch_NNN.npz  codes of a fixed set of test digits after each epoch (vae.snapshots)
       latents.npz          the test set's z mean, log_var and labels (for the scatter)
@@ -30,13 +30,14 @@ from pathlib import Path
 import numpy as np
 
 from vae.config import VAEConfig
+from vae.messages import Message, UserError
 from vae.process import trainer_alive
 
 HISTORY_KEYS = ("epoch", "loss", "reconstruction", "kl", "val_loss", "val_reconstruction", "val_kl", "seconds")
 STATES = ("running", "finished", "failed", "cancelled", "interrupted")
 
 
-class RunError(Exception):
+class RunError(UserError):
     """A run directory that cannot be used; the message says which file and why."""
 
 
@@ -86,7 +87,10 @@ def atomic_save_model(model, path: str | Path) -> None:
 
 
 def write_status(run_dir: str | Path, **fields) -> dict:
-    """Merge ``fields`` into status.json (read-modify-write; only train.py writes it)."""
+    """Merge ``fields`` into status.json (read-modify-write; only train.py writes it). A message is kept
+    with its catalogue key and values (vae.messages), so the page can say it in its own language."""
+    if "message" in fields:  # plain text clears the key of an earlier message
+        fields |= Message.of(fields["message"]).status_fields()
     path = Path(run_dir) / "status.json"
     status = read_json(path, default={})
     status.update(fields, updated=time.time())
@@ -99,7 +103,9 @@ def read_status(run_dir: str | Path) -> dict:
     status = read_json(Path(run_dir) / "status.json", default={})
     if status.get("state") == "running" and not trainer_alive(status.get("pid"), status.get("process_created")):
         status["state"] = "interrupted"
-        status["message"] = f"training process {status.get('pid')} is no longer running (killed?)"
+        status["message"] = Message(
+            "status.process_gone", "training process {pid} is no longer running (killed?)", pid=status.get("pid")
+        )
     return status
 
 
@@ -110,13 +116,13 @@ def read_json(path: Path, default=None):
     if not path.exists():
         if default is not None:
             return default
-        raise RunError(f"{path.name} is missing")
+        raise RunError("io.missing", "{name} is missing", name=path.name)
     try:
         return json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         if default is not None:
             return default
-        raise RunError(f"{path.name} is not valid JSON ({err})") from err
+        raise RunError("io.bad_json", "{name} is not valid JSON ({error})", name=path.name, error=str(err)) from err
 
 
 def commit_epoch(run_dir: str | Path, model, history: list[dict]) -> None:
@@ -138,9 +144,9 @@ def read_history(run_dir: str | Path) -> tuple[str, list[dict]]:
         if not all(set(HISTORY_KEYS) <= set(entry) for entry in epochs):
             raise KeyError("per-epoch keys")
     except (TypeError, KeyError) as err:
-        raise RunError(f"history.json lacks {err}") from err
+        raise RunError("io.history_lacks", "history.json lacks {error}", error=str(err)) from err
     if Path(model_file).name != model_file:
-        raise RunError(f"history.json names a model outside the run: {model_file!r}")
+        raise RunError("io.model_outside", "history.json names a model outside the run: {file!r}", file=model_file)
     return model_file, epochs
 
 
@@ -154,7 +160,7 @@ class RunFacts:
     history: list[dict] = field(default_factory=list)
     model_file: str | None = None
     metrics: dict = field(default_factory=dict)
-    problem: str | None = None  # why the run cannot be used; None when it can
+    problem: Message | None = None  # why the run cannot be used (a str, with its key); None when it can
 
     @property
     def ok(self) -> bool:
@@ -169,31 +175,38 @@ def inspect_run(run_dir: str | Path, need_latents: bool = False) -> RunFacts:
     facts = RunFacts(run_dir)
     try:
         if not run_dir.is_dir():
-            raise RunError(f"{run_dir} is not a directory")
+            raise RunError("io.not_a_directory", "{path} is not a directory", path=str(run_dir))
         facts.status = read_status(run_dir)
         running = facts.status.get("state") == "running"
         try:
             facts.config = VAEConfig.from_dict(read_json(run_dir / "config.json"))
         except (TypeError, ValueError) as err:
-            raise RunError(f"config.json: {err}") from err
+            raise RunError("io.bad_config", "config.json: {error}", error=str(err)) from err
         if facts.config.version != VAEConfig.version:
-            raise RunError(f"config.json is format version {facts.config.version}; this code reads {VAEConfig.version}")
+            raise RunError(
+                "io.config_version", "config.json is format version {found}; this code reads {expected}",
+                found=facts.config.version, expected=VAEConfig.version,
+            )  # fmt: skip
         if running and not (run_dir / "history.json").exists():
-            raise RunError("training has not completed its first epoch yet")
+            raise RunError("io.first_epoch", "training has not completed its first epoch yet")
         facts.model_file, facts.history = read_history(run_dir)
         model_path, latents_path = run_dir / facts.model_file, run_dir / "latents.npz"
         for file in (model_path, latents_path):
             if file.is_symlink() and file.resolve().parent != run_dir.resolve():
-                raise RunError(f"{file.name} is a link to outside the run")
+                raise RunError("io.link_outside", "{name} is a link to outside the run", name=file.name)
         if not model_path.is_file():
-            raise RunError(f"{facts.model_file} (named by history.json) is missing")
+            raise RunError("io.model_missing", "{file} (named by history.json) is missing", file=facts.model_file)
         if not zipfile.is_zipfile(model_path):  # reads only the end of the file: catches truncation
-            raise RunError(f"{facts.model_file} is damaged (not a complete .keras archive)")
+            raise RunError(
+                "io.model_damaged", "{file} is damaged (not a complete .keras archive)", file=facts.model_file
+            )
         if need_latents and not latents_path.is_file():
-            raise RunError("latents.npz is written when training ends" if running else "latents.npz is missing")
+            if running:
+                raise RunError("io.latents_later", "latents.npz is written when training ends")
+            raise RunError("io.missing", "{name} is missing", name=latents_path.name)
         facts.metrics = read_json(run_dir / "metrics.json", default={})
     except RunError as err:
-        facts.problem = str(err)
+        facts.problem = err.message
     return facts
 
 
@@ -257,10 +270,10 @@ def load_latents(run_dir: str | Path) -> dict[str, np.ndarray] | None:
         with np.load(path, allow_pickle=False) as npz:
             latents = {key: npz[key] for key in ("mean", "log_var", "labels")}
     except Exception as err:  # zip, key or value errors all mean the file is unusable
-        raise RunError(f"latents.npz is unreadable ({err})") from err
+        raise RunError("io.latents_unreadable", "latents.npz is unreadable ({error})", error=str(err)) from err
     n = len(latents["mean"])
     if latents["mean"].ndim != 2 or len(latents["log_var"]) != n or len(latents["labels"]) != n:
-        raise RunError("latents.npz arrays do not match in length")
+        raise RunError("io.latents_mismatch", "latents.npz arrays do not match in length")
     return latents
 
 
@@ -290,11 +303,15 @@ def load_run(run_dir: str | Path, with_model: bool = True, compile: bool = True,
                 else _load_keras_model(run.run_dir / run.model_file, compile)
             )
         except Exception as err:  # Keras raises many types for a damaged file
-            raise RunError(f"{run.model_file} cannot be loaded ({type(err).__name__}: {err})") from err
+            raise RunError(
+                "io.model_unloadable", "{file} cannot be loaded ({kind}: {error})", file=run.model_file,
+                kind=type(err).__name__, error=str(err),
+            ) from err  # fmt: skip
         if run.model.latent_dim != run.config.latent_dim:
             raise RunError(
-                f"{run.model_file} has latent_dim {run.model.latent_dim}, config.json says {run.config.latent_dim}"
-            )
+                "io.latent_dim_mismatch", "{file} has latent_dim {found}, config.json says {expected}",
+                file=run.model_file, found=run.model.latent_dim, expected=run.config.latent_dim,
+            )  # fmt: skip
     return run
 
 

@@ -30,6 +30,7 @@ from filelock import FileLock
 
 from vae.io import atomic_write_json, read_json, read_status
 from vae.limits import FULL_DATA_RETRAIN, RETRAIN_EPOCHS, RETRAIN_KL_WEIGHT, RETRAIN_SUBSET
+from vae.messages import Message, UserError
 from vae.process import process_created, terminate, trainer_alive
 
 TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "train.py"
@@ -43,7 +44,7 @@ XLA_CACHE = ".xla-cache"  # under runs/; a leading dot keeps it out of the run l
 _children: dict[int, subprocess.Popen] = {}  # jobs this process started: polled so they never linger as zombies
 
 
-class JobError(Exception):
+class JobError(UserError):
     """A job that may not start (limits, another job running); the message is for the user."""
 
 
@@ -77,17 +78,23 @@ def check_settings(kl_weight: float, epochs: int, subset: int | None) -> dict:
         kl_weight, epochs = float(kl_weight), int(epochs)
         subset = None if subset is None else int(subset)
     except (TypeError, ValueError) as err:
-        raise JobError(f"invalid training settings: {err}") from None
+        raise JobError("jobs.invalid_settings", "invalid training settings: {error}", error=str(err)) from None
     if kl_weight not in RETRAIN_KL_WEIGHT:  # NaN and infinities compare False: refused too
         low, high = RETRAIN_KL_WEIGHT.low, RETRAIN_KL_WEIGHT.high
-        raise JobError(f"kl_weight must be between {low:g} and {high:g}, not {kl_weight:g}")
+        raise JobError(
+            "jobs.kl_range", "kl_weight must be between {low:g} and {high:g}, not {value:g}", low=low, high=high,
+            value=kl_weight,
+        )  # fmt: skip
     if epochs not in RETRAIN_EPOCHS:
-        raise JobError(f"epochs must be between {RETRAIN_EPOCHS.low:g} and {RETRAIN_EPOCHS.high:g}, not {epochs}")
+        raise JobError(
+            "jobs.epochs_range", "epochs must be between {low:g} and {high:g}, not {value}", low=RETRAIN_EPOCHS.low,
+            high=RETRAIN_EPOCHS.high, value=epochs,
+        )  # fmt: skip
     if subset is not None and subset not in RETRAIN_SUBSET:
         raise JobError(
-            f"the training subset must be between {RETRAIN_SUBSET.low:g} and {RETRAIN_SUBSET.high:g} images, "
-            f"not {subset}"
-        )
+            "jobs.subset_range", "the training subset must be between {low:g} and {high:g} images, not {value}",
+            low=RETRAIN_SUBSET.low, high=RETRAIN_SUBSET.high, value=subset,
+        )  # fmt: skip
     return {"kl_weight": kl_weight, "epochs": epochs, "subset": subset}
 
 
@@ -112,17 +119,25 @@ def current(runs_dir: str | Path) -> Job | None:
     status = read_status(run_dir)
     alive = trainer_alive(pid, record.get("created"))
     if alive and not status.get("state"):  # no status.json yet: importing TensorFlow
-        status = {"state": "starting", "message": "starting train.py"}
+        status = {"state": "starting", "message": Message("status.starting", "starting train.py")}
     elif not alive and not status.get("state"):  # it died while starting up, before it could handle SIGTERM
         if record.get("cancelled"):
-            status = {"state": "cancelled", "message": "cancelled before training started"}
+            status = {
+                "state": "cancelled",
+                "message": Message("status.cancelled_early", "cancelled before training started"),
+            }
         else:
             status = {
                 "state": "failed",
-                "message": f"train.py exited before writing status.json (see {run_dir}/train.log)",
+                "message": Message(
+                    "status.no_status",
+                    "train.py exited before writing status.json (see {log})",
+                    log=f"{run_dir}/train.log",
+                ),
             }
     elif status.get("state") == "interrupted" and record.get("cancelled"):  # terminated outright (Windows)
-        status |= {"state": "cancelled", "message": f"cancelled after epoch {status.get('epoch') or 0}"}
+        said = Message("status.cancelled", "cancelled after epoch {epoch}", epoch=status.get("epoch") or 0)
+        status |= {"state": "cancelled", "message": said}
     return Job(run_dir, pid, record.get("settings", {}), record.get("started", 0.0), status)
 
 
@@ -150,7 +165,9 @@ def start(
     with _locked(runs_dir):
         job = current(runs_dir)
         if job is not None and job.running:
-            raise JobError(f"A training job is already running ({job.name}); wait for it or cancel it.")
+            raise JobError(
+                "jobs.busy", "A training job is already running ({name}); wait for it or cancel it.", name=job.name
+            )
         name = new_run_name(settings, runs_dir)
         run_dir = runs_dir / name
         run_dir.mkdir()

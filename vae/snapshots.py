@@ -59,12 +59,20 @@ def read_snapshot(path: Path) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as npz:
             snapshot = {key: npz[key] for key in KEYS}
     except Exception as err:  # zip, key or value errors all mean the file is unusable
-        raise io.RunError(f"{SNAPSHOT_DIR}/{path.name} is unreadable ({err})") from err
+        raise io.RunError(
+            "snapshots.unreadable", "{file} is unreadable ({error})", file=f"{SNAPSHOT_DIR}/{path.name}", error=str(err)
+        ) from err
     n = len(snapshot["mean"])
     if snapshot["mean"].ndim != 2 or snapshot["log_var"].shape != snapshot["mean"].shape:
-        raise io.RunError(f"{SNAPSHOT_DIR}/{path.name}: mean and log_var are not two matching (N, latent_dim) arrays")
+        raise io.RunError(
+            "snapshots.bad_codes", "{file}: mean and log_var are not two matching (N, latent_dim) arrays",
+            file=f"{SNAPSHOT_DIR}/{path.name}",
+        )  # fmt: skip
     if len(snapshot["labels"]) != n or len(snapshot["index"]) != n:
-        raise io.RunError(f"{SNAPSHOT_DIR}/{path.name}: labels or index do not match the codes in length")
+        raise io.RunError(
+            "snapshots.bad_lengths", "{file}: labels or index do not match the codes in length",
+            file=f"{SNAPSHOT_DIR}/{path.name}",
+        )  # fmt: skip
     return snapshot
 
 

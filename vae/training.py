@@ -24,6 +24,7 @@ import numpy as np
 
 from vae import data, evaluate, generate, io, snapshots
 from vae.config import VAEConfig
+from vae.messages import Message
 from vae.model import build_vae
 from vae.process import process_created
 
@@ -187,7 +188,8 @@ def train_run(
     io.atomic_write_json(run_dir / "config.json", config.to_dict())
     io.write_status(
         run_dir, state="running", epoch=start, epochs=config.epochs, progress=0.0, pid=os.getpid(),
-        process_created=process_created(), started=time.time(), message="loading data", finished=None,
+        process_created=process_created(), started=time.time(), finished=None,
+        message=Message("status.loading_data", "loading data"),
     )  # fmt: skip
     datasets = load_datasets(config, data_dir, start)
     io.write_status(run_dir, message="")
@@ -211,5 +213,9 @@ def train_run(
     if history and not stop.requested:
         evaluate.write_metrics(run_dir, model, datasets.x_test, cheap=True)
     state = "cancelled" if stop.requested else "finished"
-    io.write_status(run_dir, state=state, message=f"{state} after epoch {len(history)}", finished=time.time())
+    if stop.requested:
+        said = Message("status.cancelled", "cancelled after epoch {epoch}", epoch=len(history))
+    else:
+        said = Message("status.finished", "finished after epoch {epoch}", epoch=len(history))
+    io.write_status(run_dir, state=state, message=said, finished=time.time())
     return state

@@ -69,14 +69,20 @@ class Board:
         self.backend = parsed.get_backend_name()
         if self.backend == "sqlite":
             if not parsed.database or parsed.database == ":memory:" or parsed.database.startswith("file:"):
-                raise BoardError("a SQLite board needs a file path (sqlite:///path/board.db): memory would lose it")
+                raise BoardError(
+                    "board.sqlite_memory",
+                    "a SQLite board needs a file path (sqlite:///path/board.db): memory would lose it",
+                )
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             self.engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
             _sqlite_transactions(self.engine)
         elif self.backend == "postgresql":
             self.engine = create_engine(parsed, pool_pre_ping=True)  # a restarted database server is found again
         else:
-            raise BoardError(f"the board stores in sqlite:/// or postgresql:// URLs, not {parsed.drivername}://")
+            raise BoardError(
+                "board.bad_url", "the board stores in sqlite:/// or postgresql:// URLs, not {driver}://",
+                driver=parsed.drivername,
+            )  # fmt: skip
         self.url = parsed.render_as_string(hide_password=True)
         self._writer = self.engine.execution_options(**{_WRITE: True})
         with self._errors(), self._writer.begin() as conn:
@@ -123,21 +129,30 @@ class Board:
     def _check_limits(self, conn: Connection, board: str, session_id: str, now: float) -> None:
         limits, on_board = self.limits, submissions.c.board == board
         if conn.scalar(select(func.count()).where(on_board)) >= limits.max_submissions:
-            raise BoardError(f"the board is full ({limits.max_submissions:,} digits): the presenter can clear it")
+            raise BoardError(
+                "board.full", "the board is full ({most:,} digits): the presenter can clear it",
+                most=limits.max_submissions,
+            )  # fmt: skip
         mine = on_board & (submissions.c.session_id == session_id)
         sent, last = conn.execute(select(func.count(), func.max(submissions.c.time)).where(mine)).one()
         if sent >= limits.max_per_session:
-            raise BoardError(f"you have sent {limits.max_per_session} digits to this board, the most one page may send")
+            raise BoardError(
+                "board.session_limit", "you have sent {most} digits to this board, the most one page may send",
+                most=limits.max_per_session,
+            )  # fmt: skip
         if last is not None and now - last < limits.min_seconds_between:
             wait = min(limits.min_seconds_between, limits.min_seconds_between - (now - last))
-            raise BoardError(f"one digit every {limits.min_seconds_between:g} s: try again in {wait:.1f} s")
+            raise BoardError(
+                "board.too_soon", "one digit every {seconds:g} s: try again in {wait:.1f} s",
+                seconds=limits.min_seconds_between, wait=wait,
+            )  # fmt: skip
 
     # ------------------------------------------------------------------ the board page
 
     def since(self, board: str, after_id: int, include_hidden: bool = False) -> list[Submission]:
         """Submissions with id > after_id, oldest first: what a polling page has not seen yet."""
         if isinstance(after_id, bool) or not isinstance(after_id, int | np.integer):
-            raise BoardError("after_id must be a whole number")
+            raise BoardError("board.bad_after_id", "after_id must be a whole number")
         return self._select(board, include_hidden, submissions.c.id > int(after_id))
 
     def all(self, board: str, include_hidden: bool = False) -> list[Submission]:
@@ -224,12 +239,14 @@ class Board:
             yield
         except DBAPIError as err:  # the database is down, locked for too long, its disk full, ...
             reason = str(err.orig).strip().splitlines()[0] if err.orig else type(err).__name__
-            raise BoardError(f"the board's store ({self.url}) failed: {reason}") from err
+            raise BoardError(
+                "board.store_failed", "the board's store ({url}) failed: {reason}", url=self.url, reason=reason
+            ) from err
 
 
 def _check_id(submission_id: object) -> int:
     if isinstance(submission_id, bool) or not isinstance(submission_id, int | np.integer):
-        raise BoardError("a submission id is a whole number")
+        raise BoardError("board.bad_id", "a submission id is a whole number")
     return int(submission_id)
 
 

@@ -13,6 +13,7 @@ from collections.abc import Collection
 import numpy as np
 
 from vae.limits import MAX_LATENT_DIM
+from vae.messages import Message, UserError
 
 IMAGE_SIDE = 28
 IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE
@@ -22,7 +23,7 @@ MAX_RUN_NAME = 200  # catalog run names are a root, a slash and at most 100 char
 DEFAULT_BOARD = "default"
 
 
-class BoardError(ValueError):
+class BoardError(UserError, ValueError):
     """A submission or a presenter action the board refuses; the message says why, for the page."""
 
 
@@ -33,62 +34,69 @@ def new_session_id() -> str:
 
 def check_board(board: object) -> str:
     if not isinstance(board, str) or not BOARD_NAME.fullmatch(board):
-        raise BoardError("a board name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        raise BoardError(
+            "board.bad_name", "a board name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
     return board
 
 
 def check_session_id(session_id: object) -> str:
     if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
-        raise BoardError("this page's session id is not valid: reload the page")
+        raise BoardError("board.bad_session", "this page's session id is not valid: reload the page")
     return session_id
 
 
 def check_digit(digit: object) -> int:
     """An int 0-9 (numpy integers too); not a bool, a float or a string."""
     if isinstance(digit, bool | np.bool_) or not isinstance(digit, int | np.integer) or not 0 <= digit <= 9:
-        raise BoardError("say which digit you meant: a whole number from 0 to 9")
+        raise BoardError("board.bad_digit", "say which digit you meant: a whole number from 0 to 9")
     return int(digit)
 
 
 def check_run(run: object, known_runs: Collection[str]) -> str:
     if not isinstance(run, str) or len(run) > MAX_RUN_NAME or run not in known_runs:
-        raise BoardError(f"{str(run)[:MAX_RUN_NAME]!r} is not a model this server knows")
+        raise BoardError("board.unknown_run", "{run!r} is not a model this server knows", run=str(run)[:MAX_RUN_NAME])
     return run
 
 
-def _numeric_array(values: object, what: str) -> np.ndarray:
+def _numeric_array(values: object, what: Message) -> np.ndarray:
     """values as a float64 array, or BoardError: ragged lists, strings, bools and objects are refused."""
     try:
         array = np.asarray(values)
     except (ValueError, TypeError) as err:  # ragged nesting ("inhomogeneous shape"), unconvertible objects
-        raise BoardError(f"{what} must be a flat list of numbers") from err
+        raise BoardError("board.not_a_list", "{what} must be a flat list of numbers", what=what) from err
     if array.dtype.kind not in "iuf":
-        raise BoardError(f"{what} must be numbers, not {array.dtype.kind!r}-type values")
+        raise BoardError(
+            "board.not_numbers", "{what} must be numbers, not {kind!r}-type values", what=what, kind=array.dtype.kind
+        )
     array = array.astype(np.float64)
     if not np.isfinite(array).all():
-        raise BoardError(f"{what} must be finite numbers (no NaN or infinity)")
+        raise BoardError("board.not_finite", "{what} must be finite numbers (no NaN or infinity)", what=what)
     return array
 
 
 def check_pixels(pixels: object) -> np.ndarray:
     """Exactly 784 finite values in [0, 1], as (784,) or (28, 28) -> float64 (28, 28)."""
-    array = _numeric_array(pixels, "the image")
+    array = _numeric_array(pixels, Message("board.the_image", "the image"))
     if array.shape not in ((IMAGE_PIXELS,), (IMAGE_SIDE, IMAGE_SIDE)):
         raise BoardError(
-            f"the image must be {IMAGE_SIDE}x{IMAGE_SIDE} = {IMAGE_PIXELS} values, got shape {array.shape}"
-        )
+            "board.image_shape", "the image must be {side}x{side} = {n} values, got shape {shape}",
+            side=IMAGE_SIDE, n=IMAGE_PIXELS, shape=array.shape,
+        )  # fmt: skip
     if array.min() < 0.0 or array.max() > 1.0:
-        raise BoardError("the image's values must lie between 0 (black) and 1 (white)")
+        raise BoardError("board.image_range", "the image's values must lie between 0 (black) and 1 (white)")
     return array.reshape(IMAGE_SIDE, IMAGE_SIDE)
 
 
 def check_code(code: object) -> tuple[np.ndarray, np.ndarray]:
     """(z_mean, z_log_var): two finite vectors of one length 1..MAX_LATENT_DIM -> float32 each."""
     if not isinstance(code, tuple | list) or len(code) != 2:
-        raise BoardError("the code must be a pair (z_mean, z_log_var)")
-    z_mean, z_log_var = (_numeric_array(part, "the code").reshape(-1) for part in code)
+        raise BoardError("board.code_pair", "the code must be a pair (z_mean, z_log_var)")
+    z_mean, z_log_var = (_numeric_array(part, Message("board.the_code", "the code")).reshape(-1) for part in code)
     if len(z_mean) != len(z_log_var) or not 1 <= len(z_mean) <= MAX_LATENT_DIM:
-        raise BoardError(f"z_mean and z_log_var must have one length from 1 to {MAX_LATENT_DIM}")
+        raise BoardError(
+            "board.code_length", "z_mean and z_log_var must have one length from 1 to {most}", most=MAX_LATENT_DIM
+        )
     return z_mean.astype(np.float32), z_log_var.astype(np.float32)
 
 
