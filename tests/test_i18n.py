@@ -14,8 +14,14 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from vae import catalog
+from tests.helpers import draw_digit, image_bytes
+from vae import catalog, images
+from vae.board import BoardError
+from vae.board.validate import check_pixels
+from vae.images import ImageError
+from vae.messages import Message, UserError
 from vae.ui import i18n
+from vae.ui.i18n import message
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -213,6 +219,100 @@ go.Scatter(name="hidden", showlegend=False, hovertemplate=t("e.f") + "<extra></e
     assert flagged == [" runs", "Model", "digit"]
 
 
+# ----------------------------------------------------------------- messages from the vae package
+
+CORE_SOURCES = [ROOT / "train.py", *sorted((ROOT / "vae").rglob("*.py"))]
+
+
+def message_classes(trees: list[ast.AST]) -> set[str]:
+    """Message, UserError and every class deriving from them (by name) in the sources: the calls that make a
+    message for the user."""
+    bases = {
+        node.name: {base.id if isinstance(base, ast.Name) else base.attr for base in node.bases
+                    if isinstance(base, ast.Name | ast.Attribute)}
+        for tree in trees for node in ast.walk(tree) if isinstance(node, ast.ClassDef)
+    }  # fmt: skip
+    found = {"Message", "UserError"}
+    while more := {name for name, parents in bases.items() if parents & found} - found:
+        found |= more
+    return found
+
+
+def message_problems(tree: ast.AST, classes: set[str]) -> list[tuple[int, str]]:
+    """(line, problem) for each message made without a key, or whose key, English text or values do not match
+    the [errors] section of every catalogue. A message passed on (RunError(info.problem)) has its key already."""
+    english = i18n.catalogue(i18n.DEFAULT)
+    keys = set(english).intersection(*(i18n.catalogue(lang) for lang in OTHER_LANGUAGES))
+    problems = []
+    for call in (node for node in ast.walk(tree) if isinstance(node, ast.Call) and node.args):
+        func = call.func
+        if (func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)) not in classes:
+            continue
+        key, template = call.args[0], call.args[1] if len(call.args) > 1 else None
+        if isinstance(key, ast.JoinedStr | ast.BinOp) or (isinstance(key, ast.Constant) and template is None):
+            problems.append((call.lineno, "English text without a catalogue key"))
+        elif isinstance(key, ast.Constant):
+            if not (isinstance(template, ast.Constant) and isinstance(template.value, str)):
+                problems.append((call.lineno, f"{key.value!r}: the English text is not written out"))
+            elif f"errors.{key.value}" not in keys:
+                problems.append((call.lineno, f"no errors.{key.value} in every catalogue"))
+            elif english[f"errors.{key.value}"] != template.value:
+                problems.append((call.lineno, f"errors.{key.value} in en.toml is not the text raised here"))
+            elif {kw.arg for kw in call.keywords} != {name for name, _, _ in fields(template.value)}:
+                problems.append((call.lineno, f"{key.value!r}: the values do not fill its placeholders"))
+    return problems
+
+
+def test_every_message_raised_in_vae_is_in_both_catalogues_with_its_english_text():
+    trees = {path: ast.parse(path.read_text(encoding="utf-8")) for path in CORE_SOURCES}
+    classes = message_classes(list(trees.values()))
+    assert {"ImageError", "DrawingError", "JobError", "RunError", "BoardError", "DataError"} <= classes
+    problems = [
+        f"{path.relative_to(ROOT)}:{line}: {problem}"
+        for path, tree in trees.items()
+        for line, problem in message_problems(tree, classes)
+    ]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_message_scan_catches_missing_keys_texts_and_values():
+    source = """class FooError(UserError): ...
+class BarError(FooError): ...
+raise BarError(f"{x} is broken")
+raise FooError("plain text only")
+raise BarError("images.empty", "The file is empty.")
+raise BarError("images.empty", "The file is empty!")
+raise BarError("nope.nothing", "Nothing.")
+raise BarError("images.too_large", "The file is {mb:.1f} MB; the limit is {limit:.0f} MB.", mb=1)
+notes.append(Message("images.transparent", text))
+raise BarError(info.problem)
+raise ValueError(f"{x} is not ours")
+"""
+    tree = ast.parse(source)
+    assert {"FooError", "BarError"} <= message_classes([tree])
+    assert [line for line, _ in message_problems(tree, message_classes([tree]))] == [3, 4, 6, 7, 8, 9]
+
+
+def test_a_message_is_said_in_the_language_asked_for():
+    with pytest.raises(ImageError) as caught:
+        images.digit_from_upload(b"")
+    assert message(caught.value, "zh") == i18n.catalogue("zh")["errors.images.empty"]
+    assert message(caught.value, "en") == str(caught.value)  # the English catalogue holds the raised text
+    with pytest.raises(BoardError) as caught:
+        check_pixels(["a"] * 784)
+    said = message(caught.value, "zh")  # "{what} must be numbers": the image is said in Chinese too
+    assert said.startswith(i18n.catalogue("zh")["errors.board.the_image"]) and chinese(said), said
+
+
+@pytest.mark.parametrize("said", [
+    UserError("plain text without a key"), ValueError("not a vae message"), "a plain string",
+    Message("nowhere.in_the_catalogue", "said in English"),
+    Message.restore("status.failed", "OSError: disk full", {"error": "disk full"}),  # a value missing
+])  # fmt: skip
+def test_a_message_the_catalogue_cannot_say_is_shown_in_english(said):
+    assert message(said, "zh") == str(said)
+
+
 # ----------------------------------------------------------------- choosing the language
 
 
@@ -327,3 +427,22 @@ def test_a_bad_lang_in_the_link_shows_the_page_with_a_note(shipped_runs):
     assert not at.exception and not at.error
     assert [e.value for e in at.toast] == [i18n.pick_language("xx", None)[1]]
     assert at.query_params["lang"] == i18n.DEFAULT and not chinese(headers(at)[0])
+
+
+@pytest.mark.parametrize(("payload", "key", "values"), [
+    (b"", "errors.images.empty", {}),
+    (b"this is not an image", "errors.images.unreadable", {"kind": "UnidentifiedImageError"}),
+])  # fmt: skip
+def test_a_bad_upload_is_refused_in_chinese(shipped_runs, payload, key, values):
+    at = start("zh")
+    at.file_uploader(key="upload-0").set_value(("digit.png", payload, "image/png")).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [i18n.catalogue("zh")[key].format(**values)]
+
+
+def test_an_upload_note_is_said_in_chinese(shipped_runs):
+    at = start("zh")
+    transparent = image_bytes(draw_digit(mode="RGBA"), "PNG")
+    at.file_uploader(key="upload-0").set_value(("digit.png", transparent, "image/png")).run()
+    assert not at.exception and not at.error
+    assert i18n.catalogue("zh")["errors.images.transparent"] in [e.value for e in at.info]

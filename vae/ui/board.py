@@ -151,4 +151,4 @@ def open_board_run(runs: list[catalog.RunInfo], chosen: str | None) -> tuple[cat
     try:
         return info, loaders.run_of(info)
     except catalog.RunError as err:
-        raise BoardError(f"{info.name}: {err}") from err
+        raise BoardError("board.run_unavailable", "{name}: {error}", name=info.name, error=err.message) from err

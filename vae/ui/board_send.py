@@ -15,7 +15,7 @@ import streamlit as st
 from vae import catalog
 from vae.board import BoardError
 from vae.ui import board, frame, loaders
-from vae.ui.i18n import t
+from vae.ui.i18n import message, t
 from vae.ui.widgets import fresh
 
 MEANT_KEY = "board_meant"  # the pills (widgets.fresh: the page's reset empties them)
@@ -45,7 +45,7 @@ def send_panel(info: catalog.RunInfo, pixels: np.ndarray, code: tuple[np.ndarray
         try:
             send(info, pixels, code, meant)
         except BoardError as err:  # a limit, a store that is down, a check the page should not have failed
-            st.warning(t("board.refused", reason=err))
+            st.warning(t("board.refused", reason=message(err)))
         else:
             st.success(t("board.sent", digit=meant))
     if meant is None:

@@ -18,7 +18,7 @@ from vae.io import Run
 from vae.limits import BOARD_POLL_SECONDS
 from vae.ui import board, figures, frame, loaders, present
 from vae.ui import presenter as presenter_ui
-from vae.ui.i18n import language, t
+from vae.ui.i18n import language, message, t
 from vae.ui.widgets import show
 
 MAP_KEY = "board_map"  # the map's selection
@@ -50,7 +50,7 @@ def choose_run() -> None:
     try:
         board.store().set_run(board.BOARD, name, known_runs=board.usable(frame.current().runs))
     except BoardError as err:
-        note("warning", t("board.refused", reason=err))
+        note("warning", t("board.refused", reason=message(err)))
     else:
         note("success", t("board.run_set", name=name))
 
@@ -61,7 +61,7 @@ def clear_board() -> None:
     try:
         deleted = board.store().clear(board.BOARD)
     except BoardError as err:
-        note("warning", t("board.refused", reason=err))
+        note("warning", t("board.refused", reason=message(err)))
     else:
         st.session_state.pop(PICK_KEY, None)
         note("success", t("board.cleared", n=deleted))
@@ -73,7 +73,7 @@ def hide_submission(submission_id: int) -> None:
     try:
         board.store().hide(submission_id)
     except BoardError as err:
-        note("warning", t("board.refused", reason=err))
+        note("warning", t("board.refused", reason=message(err)))
     else:
         st.session_state.pop(PICK_KEY, None)
         note("success", t("board.hidden", id=submission_id))
@@ -90,7 +90,7 @@ def controls(runs: list[catalog.RunInfo]) -> None:
         try:
             current = board.board_run(runs, board.store().run(board.BOARD))
         except BoardError as err:
-            st.error(t("board.store_failed", reason=err))
+            st.error(t("board.store_failed", reason=message(err)))
             return
         names = list(found)
         pick, use, clear = st.columns([3, 2, 2], vertical_alignment="bottom")
@@ -122,7 +122,7 @@ def live_panel(runs: list[catalog.RunInfo]) -> None:
         snapshot = board.live().refresh()
         opened = board.open_board_run(runs, snapshot.run)
     except BoardError as err:  # the store or the run is unavailable: say so, and try again next poll
-        st.error(t("board.store_failed", reason=err))
+        st.error(t("board.store_failed", reason=message(err)))
         return
     if opened is None:
         st.info(t("board.no_run"))

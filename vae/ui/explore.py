@@ -17,7 +17,7 @@ from vae.limits import Z_LIMIT
 from vae.pad import latent_pad
 from vae.ui import figures, loaders, own_digit, point, present, walk
 from vae.ui.bound_panel import bound_panel
-from vae.ui.i18n import t
+from vae.ui.i18n import message, t
 from vae.ui.own_digit import STAR_KEY
 from vae.ui.widgets import fresh, renew_widgets, show
 
@@ -124,7 +124,8 @@ def picked_digit(info: catalog.RunInfo, run: Run, row: int) -> None:
     if test_images is not None:
         show(a, test_images[row] / 255.0, t("map.test_image", row=row, label=label), scale=5)
     else:
-        a.info(t("map.test_image_missing", row=row, label=label, why=why_not))
+        why = message(why_not).splitlines()[0]  # a missing dataset's message goes on to list every place searched
+        a.info(t("map.test_image_missing", row=row, label=label, why=why))
     show(b, loaders.decode(info, run.latents["mean"][row : row + 1, :2])[0], t("map.decoded_mean"), scale=5)
     present.caption(t("map.blurrier"), c)
 

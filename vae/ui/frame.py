@@ -14,7 +14,7 @@ from vae import catalog, presenter
 from vae.io import RunError
 from vae.ui import i18n, loaders, point, present, sidebar
 from vae.ui import presenter as presenter_ui
-from vae.ui.i18n import t
+from vae.ui.i18n import message, t
 
 # Streamlit's default page padding (6rem on top, 5rem at the sides) would push the latent plane below the
 # fold of a 1280x720 projector; tests/e2e/test_layout.py checks the digit and the plane are both on screen.
@@ -63,7 +63,7 @@ def setup() -> Frame:
         try:
             loaders.run_of(info)
         except RunError as err:
-            st.error(t("frame.cannot_open", name=info.name, error=err))
+            st.error(t("frame.cannot_open", name=info.name, error=message(err)))
             info = None
     if info is not None:
         sidebar.run_facts(info)

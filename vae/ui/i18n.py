@@ -3,6 +3,11 @@
     t("map.header")                      -> "2 · Where the test digits land"
     t("map.caption_here", z1=0.5, z2=1)  -> str.format with the catalogue's placeholders
 
+Messages from the vae package (errors, notes, a job's status) carry a catalogue key beside their
+English text (vae.messages); ``message(err)`` says them from the [errors] section:
+
+    message(ImageError("images.empty", "The file is empty."))   -> t("errors.images.empty")
+
 The language is kept per session (st.session_state), never process-wide: gettext-style global
 state would give every student the first visitor's language. Outside a Streamlit session (pure
 figure builders under test, scripts) the language is English unless one is passed.
@@ -14,6 +19,8 @@ import functools
 from pathlib import Path
 
 import tomllib
+
+from vae.messages import Message, UserError
 
 LOCALES = Path(__file__).parent / "locales"
 LANGUAGES = {"en": "English", "zh": "中文"}
@@ -54,6 +61,24 @@ def t(key: str, lang: str | None = None, **values) -> str:
     KeyError (tests/test_i18n.py checks both catalogues hold every key the code uses)."""
     text = catalogue(lang or language())[key]
     return text.format(**values) if values else text
+
+
+def message(said: Exception | str, lang: str | None = None) -> str:
+    """An error, note or status message of the vae package in this session's language: the catalogue's
+    errors.<key> filled with its values (a value that is a message itself is said too), else its English text
+    (a message without a key, a key no catalogue holds, an exception from elsewhere)."""
+    said = said.message if isinstance(said, UserError) else said
+    key = getattr(said, "key", None)
+    text = catalogue(lang or language()).get(f"errors.{key}") if key else None
+    if text is None:
+        return str(said)
+    values = {
+        name: message(value, lang) if isinstance(value, Message) else value for name, value in said.values.items()
+    }
+    try:
+        return text.format(**values)
+    except (KeyError, IndexError, ValueError):  # values that do not fit it (a status.json edited by hand)
+        return str(said)
 
 
 def keyed(name: str) -> str:

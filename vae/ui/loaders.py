@@ -48,11 +48,12 @@ def grid_png(name: str, version: tuple, n: int) -> bytes:
 
 @st.cache_resource(show_spinner=False)
 def test_images(dataset: str) -> tuple[np.ndarray | None, str]:
-    """The test images behind latents.npz, if this machine has them: (images, "") or (None, why not)."""
+    """The test images behind latents.npz, if this machine has them: (images, "") or (None, why not: a
+    vae.messages.Message, shared by every session, for i18n.message to say in each one's language)."""
     try:
         return data.load_split("test", dataset, download=False).images, ""
     except data.DataError as err:
-        return None, str(err).splitlines()[0]
+        return None, err.message
 
 
 def encode_digit(info: catalog.RunInfo, digit: np.ndarray) -> dict:
@@ -69,11 +70,12 @@ def encode_digit(info: catalog.RunInfo, digit: np.ndarray) -> dict:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def read_upload(file_id: str, _data: bytes) -> dict:
-    """An uploaded file -> {"digit", "original", "notes"}, or {"error": message} for a bad file."""
+    """An uploaded file -> {"digit", "original", "notes"}, or {"error": message} for a bad file (notes and
+    message: vae.messages.Message, said in the session's language by i18n.message)."""
     try:
         digit, original, notes = images.digit_from_upload(_data, max_bytes=MAX_UPLOAD_BYTES)
     except images.ImageError as err:
-        return {"error": str(err)}
+        return {"error": err.message}
     original.thumbnail((280, 280))
     return {"digit": digit, "original": np.asarray(original, np.float32), "notes": notes}
 

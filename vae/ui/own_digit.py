@@ -17,7 +17,7 @@ from vae.drawpad import draw_pad
 from vae.io import Run
 from vae.limits import MAX_UPLOAD_MB, UPLOAD_EXTENSIONS, Z_LIMIT
 from vae.ui import board_send, loaders, point, present
-from vae.ui.i18n import t
+from vae.ui.i18n import message, t
 from vae.ui.widgets import fresh, show
 
 UPLOAD_KEY = "upload"
@@ -94,7 +94,7 @@ def own_digit_panel(info: catalog.RunInfo, run: Run) -> None:
     with left:
         draw_pad(
             run.model, latents=run.latents["mean"], labels=run.latents["labels"], key=fresh(DRAW_KEY),
-            extent=Z_LIMIT, on_change=lambda digit: on_drawing(info, digit), texts=pad_texts(),
+            extent=Z_LIMIT, on_change=lambda digit: on_drawing(info, digit), texts=pad_texts(), message=message,
             shown=None if upload is None else upload["digit"], shown_version=st.session_state.get(SHOWN_KEY, 0),
         )  # fmt: skip
         present.caption(t("own.draw_caption"))
@@ -107,10 +107,10 @@ def own_digit_panel(info: catalog.RunInfo, run: Run) -> None:
         if result is None:
             return
         if "error" in result:
-            st.error(result["error"])
+            st.error(message(result["error"]))
             return
         for note in result["notes"]:
-            st.info(note)
+            st.info(message(note))
         if "original" in result:
             show(st, result["original"], t("own.your_image"), scale=1)
         (m1, m2), (s1, s2) = result["mean"][:2], np.exp(0.5 * result["log_var"][:2])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from vae import catalog, jobs
-from vae.ui.i18n import t
+from vae.ui.i18n import message, t
 
 RUN_KEY = "run"
 
@@ -34,7 +34,7 @@ def run_picker(runs: list[catalog.RunInfo]) -> catalog.RunInfo | None:
     if broken:
         with st.sidebar.expander(t("sidebar.broken", n=len(broken))):
             for info in broken:
-                st.markdown(f"**{info.name}**: {info.problem}")
+                st.markdown(f"**{info.name}**: {message(info.problem)}")
     return usable.get(st.session_state.get(RUN_KEY))
 
 
