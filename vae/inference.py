@@ -136,13 +136,9 @@ class NumpyVAE:
 
     def decode(self, z) -> np.ndarray:
         """(N, latent_dim) latent points -> (N, 784) pixel probabilities, as VAE.decode."""
-        return sigmoid(self.decode_logits(z))
-
-    def decode_logits(self, z) -> np.ndarray:
-        """(N, latent_dim) -> (N, 784) logits: the Bernoulli likelihood needs them, exact where sigmoid saturates."""
         z = np.asarray(z, np.float32).reshape(-1, self.latent_dim)
         kernel, bias = self.decoder[-1]
-        return relu_stack(z, self.decoder[:-1]) @ kernel + bias
+        return sigmoid(relu_stack(z, self.decoder[:-1]) @ kernel + bias)
 
     def encode(self, x) -> tuple[np.ndarray, np.ndarray]:
         """(N, 784) images in [0, 1] -> (z_mean, z_log_var), as VAE.encode."""
