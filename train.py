@@ -15,6 +15,7 @@ what it writes) is vae/training.py.
 from __future__ import annotations
 
 import argparse
+import importlib
 import signal
 import sys
 import time
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from vae import standby
 from vae.config import LR_SCHEDULES, VAEConfig
 from vae.io import write_status
 from vae.limits import MAX_EPOCHS, MAX_LATENT_DIM
@@ -52,6 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="cosine: decay the learning rate to 0 over --epochs")  # fmt: skip
     p.add_argument("--augment", action="store_true",
                    help="the encoder sees shifted/rotated/scaled/sheared/restroked digits (vae.augment)")  # fmt: skip
+    p.add_argument("--code-consistency", type=float, default=defaults.code_consistency, metavar="WEIGHT",
+                   help="with --augment: ELBO on clean digits, distorted codes pulled onto clean ones (0: off)")  # fmt: skip
     p.add_argument("--resume", action="store_true", help="continue RUN_DIR from its last completed epoch")
     args = p.parse_args(argv)
     if not 1 <= args.epochs <= MAX_EPOCHS:
@@ -104,6 +108,7 @@ def config_from_args(args: argparse.Namespace) -> VAEConfig:
         kl_warmup_epochs=args.kl_warmup,
         lr_schedule=args.lr_schedule,
         augment=args.augment,
+        code_consistency=args.code_consistency,
     )
 
 
@@ -132,6 +137,9 @@ def train(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == [standby.FLAG]:  # started ahead by vae.jobs.prepare: TensorFlow imported, then the job's arguments
+        argv = standby.wait_for_order(*argv[1:], warm_up=lambda: importlib.import_module("vae.training"))
     args = parse_args(argv)
     try:
         return train(args)

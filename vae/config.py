@@ -30,6 +30,8 @@ class VAEConfig:
     kl_warmup_epochs: int = 0  # KL weight ramps linearly from kl_weight / N to kl_weight over the first N epochs
     lr_schedule: str = "constant"  # or "cosine": lr decays to 0 over `epochs` (vae.training.epoch_lr)
     augment: bool = False  # the encoder sees vae.augment's distortions, the loss the clean image
+    code_consistency: float = 0.0  # with augment: > 0 keeps the ELBO on clean images and pulls distorted codes
+    # onto clean ones with this weight (VAE._consistency) instead of reconstructing clean from distorted
     version: int = 1  # bump when a saved run can no longer be read by this code
 
     def __post_init__(self) -> None:
@@ -38,7 +40,7 @@ class VAEConfig:
             raise ValueError(f"latent_dim and hidden sizes must be positive: {self}")
         if self.kl_weight < 0 or self.batch_size < 1 or self.lr <= 0 or self.epochs < 0:
             raise ValueError(f"kl_weight >= 0, batch_size >= 1, lr > 0, epochs >= 0 required: {self}")
-        if self.kl_warmup_epochs < 0 or self.lr_schedule not in LR_SCHEDULES:
+        if self.kl_warmup_epochs < 0 or self.code_consistency < 0 or self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"kl_warmup_epochs >= 0 and lr_schedule in {LR_SCHEDULES} required: {self}")
 
     def to_dict(self) -> dict:

@@ -62,9 +62,11 @@ class VAE(keras.Model):
         hidden: tuple[int, ...] = (512, 256),
         kl_weight: float = 1.0,
         seed: int | None = None,
+        code_consistency: float = 0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.code_consistency = float(code_consistency)
         self.latent_dim = int(latent_dim)
         self.hidden = tuple(int(h) for h in hidden)
         self.kl_weight = float(kl_weight)
@@ -94,6 +96,7 @@ class VAE(keras.Model):
             "hidden": list(self.hidden),
             "kl_weight": self.kl_weight,
             "seed": self.seed,
+            "code_consistency": self.code_consistency,
         }
 
     @property
@@ -105,12 +108,21 @@ class VAE(keras.Model):
         z_mean, z_log_var = self.encoder(x, training=training)
         return self.decoder(self.sampling([z_mean, z_log_var]), training=training)
 
-    def _step_losses(self, x, target, kl_weight, training: bool):
-        """Losses of reconstructing target from the code of x (the same images unless augmenting)."""
-        z_mean, z_log_var = self.encoder(x, training=training)
+    def _step_losses(self, x, target, kl_weight, training: bool, codes: tuple | None = None):
+        """Losses of reconstructing target from the code of x (the same images unless augmenting).
+        codes: x's (z_mean, z_log_var) if already encoded."""
+        z_mean, z_log_var = codes if codes is not None else self.encoder(x, training=training)
         z = self.sampling([z_mean, z_log_var])
         logits = self.decoder(z, training=training)
         return vae_loss(target, logits, z_mean, z_log_var, kl_weight)
+
+    def _consistency(self, distorted, clean_mean, clean_log_var):
+        """Mean over the batch of -log q(mu(distorted) | clean) + const: how far, in the clean digit's own
+        posterior standard deviations, the distorted digit's code lands. The clean code is held fixed, so
+        only the distorted code moves towards it."""
+        mean, _ = self.encoder(distorted, training=True)
+        clean_mean, clean_log_var = tf.stop_gradient(clean_mean), tf.stop_gradient(clean_log_var)
+        return tf.reduce_mean(0.5 * tf.reduce_sum(tf.square(mean - clean_mean) * tf.exp(-clean_log_var), axis=-1))
 
     def _report(self, loss, reconstruction, kl) -> dict:
         self.loss_tracker.update_state(loss)
@@ -121,10 +133,15 @@ class VAE(keras.Model):
     def train_step(self, data):
         # images, (images,) from fit(x), or (encoder input, reconstruction target) from vae.data's augment
         x, target = (data[0], data[-1]) if isinstance(data, tuple) else (data, data)
+        kl_weight = self.kl_weight_variable * self.kl_warmup
         with tf.GradientTape() as tape:
-            loss, reconstruction, kl = self._step_losses(
-                x, target, self.kl_weight_variable * self.kl_warmup, training=True
-            )
+            if self.code_consistency > 0 and x is not target:
+                # the ELBO of the clean image, and the distorted one's code pulled onto the clean one's
+                codes = self.encoder(target, training=True)
+                loss, reconstruction, kl = self._step_losses(target, target, kl_weight, True, codes)
+                loss += self.code_consistency * self._consistency(x, *codes)
+            else:
+                loss, reconstruction, kl = self._step_losses(x, target, kl_weight, training=True)
         grads = tape.gradient(loss, self.trainable_weights)
         self.optimizer.apply(grads, self.trainable_weights)
         return self._report(loss, reconstruction, kl)
@@ -156,7 +173,13 @@ class VAE(keras.Model):
 
 def build_vae(config, jit_compile: bool = True) -> VAE:
     """A fresh, compiled VAE for a VAEConfig."""
-    model = VAE(latent_dim=config.latent_dim, hidden=config.hidden, kl_weight=config.kl_weight, seed=config.seed)
+    model = VAE(
+        latent_dim=config.latent_dim,
+        hidden=config.hidden,
+        kl_weight=config.kl_weight,
+        seed=config.seed,
+        code_consistency=config.code_consistency,
+    )
     # XLA fuses the small Dense layers' kernels, and steps_per_execution=10 runs ten steps per call from
     # Python; with and without XLA: benchmarks/batch_elbo.py --settings 128:0.001 128:0.001:noxla.
     model.compile(
