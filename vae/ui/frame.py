@@ -19,7 +19,8 @@ from vae.ui.i18n import message, t
 # Streamlit's default page padding (6rem on top, 5rem at the sides) would push the latent plane below the
 # fold of a 1280x720 projector; tests/e2e/test_layout.py checks the digit and the plane are both on screen.
 LAYOUT_CSS = """<style>
-  .block-container { padding: 1.5rem 2rem 2rem 2rem; }
+  .block-container { padding: 3rem 2rem 2rem 2rem; }
+  header[data-testid="stHeader"] { background: transparent; height: 2.5rem; }
   h1 { font-size: 2rem !important; padding-top: 0 !important; }
 </style>"""
 FRAME_KEY = "_frame"  # underscore: no widget has this key, so no page can send a value for it
