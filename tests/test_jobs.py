@@ -1,5 +1,6 @@
 import json
 import multiprocessing
+import os
 import sys
 import threading
 import time
@@ -7,13 +8,21 @@ import time
 import psutil
 import pytest
 
-from vae import jobs
+from tests.helpers import ROOT
+from vae import jobs, standby
 from vae.limits import FULL_DATA_RETRAIN
+from vae.process import trainer_alive
 
 # Stands in for train.py (its name must contain "train.py": vae.io.trainer_alive checks the command line).
 # It writes status.json the way train.py does, an epoch every 0.2 s, and stops cleanly on SIGTERM.
 FAKE_TRAIN = """
 import json, os, signal, sys, time
+if sys.argv[1:2] == ["--standby"]:  # as train.py does: warm up, wait for the job's arguments (vae.standby)
+    sys.path.insert(0, ROOT)
+    from vae import standby
+    warm_up = lambda: time.sleep(float(os.environ.get("FAKE_TRAIN_WARM_UP", "0")))
+    sys.argv[1:] = standby.wait_for_order(*sys.argv[2:], warm_up=warm_up)
+print("training", os.getpid(), flush=True)
 out = sys.argv[sys.argv.index("--out") + 1]
 epochs = int(sys.argv[sys.argv.index("--epochs") + 1])
 def status(**fields):
@@ -38,13 +47,14 @@ time.sleep(float(os.environ.get("FAKE_TRAIN_LINGER", "0")))  # TensorFlow takes 
 @pytest.fixture
 def script(tmp_path):
     path = tmp_path / "fake_train.py"
-    path.write_text(FAKE_TRAIN)
+    path.write_text(FAKE_TRAIN.replace("ROOT", repr(str(ROOT))))
     return path
 
 
 @pytest.fixture
 def runs_dir(tmp_path):
     yield tmp_path / "runs"
+    standby.dismiss(tmp_path / "runs")
     job = jobs.current(tmp_path / "runs")
     if job is not None and job.running and psutil.pid_exists(job.pid):
         psutil.Process(job.pid).kill()
@@ -225,3 +235,97 @@ def test_new_runs_get_readable_names_and_a_number_only_when_needed(tmp_path):
     (tmp_path / "kl4-e10-all").mkdir()
     assert jobs.new_run_name(settings, tmp_path) == "kl4-e10-all-2"
     assert jobs.new_run_name({"kl_weight": 0.0784, "epochs": 5, "subset": 2000}, tmp_path) == "kl0.0784-e5-n2000"
+
+
+# ------------------------------------------------------------------ a train.py waiting for the next job
+
+
+def prepared(runs_dir, script):
+    """A waiting fake train.py, warmed up: its record."""
+    assert jobs.prepare(runs_dir, script=script)
+    wait_for(lambda: (standby.waiting(runs_dir) or {}).get("ready"))
+    return standby.waiting(runs_dir)
+
+
+def test_a_prepared_train_py_becomes_the_next_job_with_the_same_arguments_and_log(runs_dir, script):
+    entry = prepared(runs_dir, script)
+    assert jobs.prepare(runs_dir, script=script) and standby.waiting(runs_dir)["pid"] == entry["pid"]  # one only
+    job = jobs.start(runs_dir, kl_weight=0.0784, epochs=3, subset=2000, script=script)
+    assert job.pid == entry["pid"] and standby.waiting(runs_dir) is None  # no second job can be handed to it
+    wait_for(lambda: state(runs_dir) == "finished")
+    job = jobs.current(runs_dir)
+    assert job.status["pid"] == entry["pid"]
+    assert job.status["argv"] == ["--out", str(job.run_dir), "--epochs", "3", "--kl-weight", "0.0784", "--subset", "2000"]  # fmt: skip
+    assert f"training {entry['pid']}" in (job.run_dir / "train.log").read_text()
+    assert not list((runs_dir / standby.ORDER_DIR).iterdir())  # its order and waiting log are gone
+    assert jobs.prepare(runs_dir, script=script) and standby.waiting(runs_dir)["pid"] != entry["pid"]  # a fresh one
+
+
+def test_no_train_py_is_prepared_while_a_job_runs(runs_dir, script):
+    jobs.start(runs_dir, kl_weight=1.0, epochs=50, script=script)
+    wait_for(lambda: state(runs_dir) == "running")
+    assert not jobs.prepare(runs_dir, script=script) and standby.waiting(runs_dir) is None
+
+
+def test_a_job_handed_over_while_train_py_still_warms_up_can_be_cancelled(runs_dir, script, monkeypatch):
+    monkeypatch.setenv("FAKE_TRAIN_WARM_UP", "30")
+    assert jobs.prepare(runs_dir, script=script)
+    job = jobs.start(runs_dir, kl_weight=1.0, epochs=50, script=script)
+    assert job.status["state"] == "starting"
+    assert jobs.cancel(runs_dir)
+    wait_for(lambda: state(runs_dir) in ("cancelled", "failed"))
+    assert state(runs_dir) == "cancelled"
+
+
+def test_a_prepared_train_py_is_not_used_once_the_code_has_changed(runs_dir, script):
+    entry = prepared(runs_dir, script)
+    stat = script.stat()
+    os.utime(script, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # an edit, or a pull, since it started
+    job = jobs.start(runs_dir, kl_weight=1.0, epochs=1, script=script)
+    assert job.pid != entry["pid"]
+    wait_for(lambda: state(runs_dir) == "finished")
+    wait_for(lambda: not trainer_alive(entry["pid"], entry["created"]))  # the stale one was stopped
+
+
+def test_a_prepared_train_py_that_died_means_a_fresh_one(runs_dir, script):
+    entry = prepared(runs_dir, script)
+    psutil.Process(entry["pid"]).kill()
+    wait_for(lambda: standby.waiting(runs_dir) is None)
+    job = jobs.start(runs_dir, kl_weight=1.0, epochs=1, script=script)
+    assert job.pid != entry["pid"]
+    wait_for(lambda: state(runs_dir) == "finished")
+
+
+def test_a_restarted_server_hands_the_job_to_the_waiting_train_py_and_can_cancel_it(runs_dir, script):
+    entry = prepared(runs_dir, script)
+    jobs._children.clear()  # what a new server process knows: only the files
+    job = jobs.start(runs_dir, kl_weight=1.0, epochs=50, script=script)
+    assert job.pid == entry["pid"]
+    wait_for(lambda: state(runs_dir) == "running")
+    assert jobs.cancel(runs_dir)
+    wait_for(lambda: state(runs_dir) == "cancelled")
+
+
+def test_an_unused_train_py_leaves_by_itself(runs_dir, script, monkeypatch):
+    monkeypatch.setattr(jobs, "STANDBY_IDLE_SECONDS", 1)
+    entry = prepared(runs_dir, script)
+    wait_for(lambda: not trainer_alive(entry["pid"], entry["created"]))
+    assert standby.waiting(runs_dir) is None and not (runs_dir / standby.STANDBY_FILE).exists()
+    jobs.start(runs_dir, kl_weight=1.0, epochs=1, script=script)  # a fresh train.py, as before
+    wait_for(lambda: state(runs_dir) == "finished")
+
+
+def _server_prepares_and_ends(runs_dir, script, pids):
+    jobs.prepare(runs_dir, script=script)
+    pids.put(standby.waiting(runs_dir)["pid"])
+
+
+def test_a_waiting_train_py_leaves_when_the_server_that_started_it_ends(runs_dir, script):
+    context = multiprocessing.get_context("fork")
+    pids = context.Queue()
+    server = context.Process(target=_server_prepares_and_ends, args=(runs_dir, script, pids))
+    server.start()
+    server.join(30)
+    pid = pids.get(timeout=5)
+    wait_for(lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+    assert standby.waiting(runs_dir) is None and not (runs_dir / standby.STANDBY_FILE).exists()

@@ -7,6 +7,10 @@ lives on disk, so any session, a reloaded page or a restarted server finds it ag
     runs/.job.json    which run the latest job writes, its pid, the pid's creation time, settings
     runs/.job.lock    held (filelock: an OS lock on every platform) while deciding whether a job may start
     runs/<run>/status.json, train.log   written by train.py and by its output
+    runs/.standby.json, runs/.standby/  a train.py started ahead, waiting for the next job (vae.standby)
+
+``prepare`` (the training page, while no job runs) starts a train.py that imports TensorFlow and waits;
+``start`` hands it the job when it can, else starts train.py at the click as before.
 
 Two sessions (threads) or two servers (processes) pressing Train at the same moment
 both take the lock in turn; the second sees the first's live pid and is refused. The
@@ -28,20 +32,21 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from vae import standby
 from vae.io import atomic_write_json, read_json, read_status
-from vae.limits import FULL_DATA_RETRAIN, RETRAIN_EPOCHS, RETRAIN_KL_WEIGHT, RETRAIN_SUBSET
+from vae.limits import FULL_DATA_RETRAIN, RETRAIN_EPOCHS, RETRAIN_KL_WEIGHT, RETRAIN_SUBSET, STANDBY_IDLE_SECONDS
 from vae.messages import Message, UserError
 from vae.process import process_created, terminate, trainer_alive
 
 TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "train.py"
 JOB_FILE, LOCK_FILE = ".job.json", ".job.lock"
 
-# XLA's compiled training step, kept between jobs (TensorFlow's persistent compilation cache):
-# a retrain with the same model, batch and kl_weight as an earlier one (kl_weight is a constant
-# in the compiled step) skips most of the compiling (benchmarks/retrain_pause.py --runs-dir, run twice).
+# XLA's compiled training and test steps, kept between jobs (TensorFlow's persistent compilation cache):
+# a retrain with the same model and batch as an earlier one, whatever its kl_weight (a variable in the
+# step), skips the compiling (benchmarks/retrain_pause.py --runs-dir, run twice).
 XLA_CACHE = ".xla-cache"  # under runs/; a leading dot keeps it out of the run listing
 
-_children: dict[int, subprocess.Popen] = {}  # jobs this process started: polled so they never linger as zombies
+_children: dict[int, subprocess.Popen] = {}  # processes this one started: polled so they never linger as zombies
 
 
 class JobError(UserError):
@@ -176,19 +181,54 @@ def start(
         argv += ["--subset", str(settings["subset"])] if settings["subset"] else full_data_args()
         if data_dir:
             argv += ["--data-dir", str(data_dir)]
-        with open(run_dir / "train.log", "wb") as log:
-            # A session (POSIX) or process group (Windows) of its own: the job survives a restart of the
-            # server and its Ctrl-C, and the app reattaches to it through .job.json.
-            child = subprocess.Popen(
-                argv, cwd=script.parent, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),
-                env=job_environment(runs_dir),
-            )  # fmt: skip
-        _children[child.pid] = child
-        record = {"run": name, "pid": child.pid, "created": process_created(child.pid), "settings": settings}
-        record |= {"started": time.time(), "argv": argv}
+        log, env = run_dir / "train.log", job_environment(runs_dir)
+        waiting = standby.claim(runs_dir, script, env)
+        if waiting is not None:  # the job is that process from now on: recorded before it is told
+            log.touch()
+            pid, created = int(waiting["pid"]), waiting["created"]
+        else:
+            child = _launch(argv, script, log, env)
+            pid, created = child.pid, process_created(child.pid)
+        record = {"run": name, "pid": pid, "created": created, "settings": settings}
+        record |= {"started": time.time(), "argv": argv, "standby": waiting is not None}
         atomic_write_json(runs_dir / JOB_FILE, record)
+        if waiting is not None:
+            standby.send(waiting, argv[2:], log)
     return current(runs_dir)
+
+
+def prepare(runs_dir: str | Path, script: Path = TRAIN_SCRIPT) -> bool:
+    """Have a train.py waiting for the next job, TensorFlow imported (vae.standby); True if one waits now.
+
+    Not while a job runs: importing TensorFlow would take CPU from it. The training page calls this
+    every few seconds, so the common case (one waits already) takes no lock."""
+    runs_dir = Path(runs_dir)
+    if standby.waiting(runs_dir) is not None:
+        return True
+    with _locked(runs_dir):
+        job = current(runs_dir)
+        if job is not None and job.running:
+            return False
+        if standby.waiting(runs_dir) is None:
+            env = job_environment(runs_dir)
+            order, log = standby.new_order(runs_dir)
+            argv = [sys.executable, str(script), *standby.arguments(order, runs_dir / LOCK_FILE, STANDBY_IDLE_SECONDS)]
+            child = _launch(argv, script, log, env)
+            standby.record(runs_dir, child.pid, order, script, env)
+    return True
+
+
+def _launch(argv: list[str], script: Path, log: Path, env: dict[str, str]) -> subprocess.Popen:
+    """Start train.py (a job, or one waiting for a job) writing its output to log."""
+    with open(log, "wb") as out:
+        # A session (POSIX) or process group (Windows) of its own: the job survives a restart of the
+        # server and its Ctrl-C, and the app reattaches to it through .job.json.
+        child = subprocess.Popen(
+            argv, cwd=script.parent, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True, creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0), env=env,
+        )  # fmt: skip
+    _children[child.pid] = child
+    return child
 
 
 def full_data_args() -> list[str]:

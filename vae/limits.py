@@ -29,6 +29,8 @@ RETRAIN_EPOCHS = Range(1, 50)
 RETRAIN_KL_WEIGHT = Range(1e-4, 10.0)
 RETRAIN_SUBSET = Range(100, 60_000)
 RETRAIN_DEFAULT_EPOCHS = 10
+# A train.py waiting for the next retrain (vae.standby) holds TensorFlow's memory: it leaves after this long unused.
+STANDBY_IDLE_SECONDS = 30 * 60
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,8 @@ def job_live(runs_dir) -> None:
 
 @st.fragment(run_every=5)
 def job_idle(runs_dir) -> None:
+    if presenter_ui.can_act():  # whoever may press Train gets a train.py waiting, TensorFlow imported (vae.standby)
+        jobs.prepare(runs_dir)
     job_view(runs_dir)
 
 
