@@ -241,7 +241,7 @@ def format_table(report: dict) -> str:
     for name, label in (("mnist", "MNIST test*"), ("printed", "printed"), ("pen", "pen")):
         entry = report[name]
         if not entry["images"]:
-            lines.append(f"{label:<12} {0:>7}   (none: no usable font found)")
+            lines.append(f"{label:<12} {0:>7}   (none" + (": no usable font found)" if name == "printed" else ")"))
             continue
         reader = f"{entry['classifier_accuracy']:>10.2f}" if "classifier_accuracy" in entry else f"{'-':>10}"
         digits = " ".join(f"{entry['per_digit'].get(str(d), float('nan')):.2f}" for d in range(10))
@@ -259,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="rotations, pens and hands (default %(default)s)")
     parser.add_argument("--per-digit", type=int, default=PEN_PER_DIGIT, help="pen drawings per digit")
     args = parser.parse_args(argv)
+    if args.per_digit < 1:
+        parser.error(f"--per-digit must be at least 1, not {args.per_digit}")
     try:
         run = load_run(args.run_dir, numpy=True)
     except RunError as err:
