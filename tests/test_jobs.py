@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers import ROOT
 from vae import jobs, standby
-from vae.limits import FULL_DATA_RETRAIN
+from vae.limits import FULL_DATA_RETRAIN, QUICK_RETRAIN
 from vae.process import trainer_alive
 
 # Stands in for train.py (its name must contain "train.py": vae.io.trainer_alive checks the command line).
@@ -98,23 +98,22 @@ def test_a_job_runs_train_with_an_argument_list_to_the_end(runs_dir, script):
     wait_for(lambda: state(runs_dir) == "finished")
     job = jobs.current(runs_dir)
     assert job.fraction_done == 1.0 and not job.running
-    assert job.status["argv"] == ["--out", str(job.run_dir), "--epochs", "3", "--kl-weight", "0.0784", "--subset", "2000"]  # fmt: skip
+    assert job.status["argv"] == ["--out", str(job.run_dir), "--epochs", "3", "--kl-weight", "0.0784", "--subset", "2000", *jobs.quick_args()]  # fmt: skip
     assert job.settings == {"kl_weight": 0.0784, "epochs": 3, "subset": 2000}
 
 
-def test_a_retrain_on_all_images_uses_the_lecture_pause_settings(runs_dir, script):
-    jobs.start(runs_dir, kl_weight=1.0, epochs=10, script=script)
+@pytest.mark.parametrize("subset, recipe", [(None, FULL_DATA_RETRAIN), (10_000, QUICK_RETRAIN)])
+def test_a_retrain_uses_the_recipe_for_its_data(runs_dir, script, subset, recipe):
+    jobs.start(runs_dir, kl_weight=1.0, epochs=10, subset=subset, script=script)
     wait_for(lambda: state(runs_dir) == "finished")
     argv = jobs.current(runs_dir).status["argv"]
-    assert "--subset" not in argv
-    # train.py reads these flags: the app's full-data retrain trains with vae.limits' recipe
+    # train.py reads these flags: the app's retrain on all images, or on a subset, trains with vae.limits' recipe
     sys.path.insert(0, str(jobs.TRAIN_SCRIPT.parent))
     import train
 
     args = train.parse_args(argv)
-    recipe = (FULL_DATA_RETRAIN.batch_size, FULL_DATA_RETRAIN.lr)
-    assert (args.batch_size, args.lr, args.subset) == (*recipe, None)
-    assert recipe != (train.VAEConfig().batch_size, train.VAEConfig().lr)  # not train.py's defaults
+    assert (args.batch_size, args.lr, args.subset) == (recipe.batch_size, recipe.lr, subset)
+    assert (recipe.batch_size, recipe.lr) != (train.VAEConfig().batch_size, train.VAEConfig().lr)  # not the defaults
 
 
 def test_a_second_start_is_refused_while_a_job_runs(runs_dir, script):
@@ -255,7 +254,7 @@ def test_a_prepared_train_py_becomes_the_next_job_with_the_same_arguments_and_lo
     wait_for(lambda: state(runs_dir) == "finished")
     job = jobs.current(runs_dir)
     assert job.status["pid"] == entry["pid"]
-    assert job.status["argv"] == ["--out", str(job.run_dir), "--epochs", "3", "--kl-weight", "0.0784", "--subset", "2000"]  # fmt: skip
+    assert job.status["argv"] == ["--out", str(job.run_dir), "--epochs", "3", "--kl-weight", "0.0784", "--subset", "2000", *jobs.quick_args()]  # fmt: skip
     assert f"training {entry['pid']}" in (job.run_dir / "train.log").read_text()
     assert not list((runs_dir / standby.ORDER_DIR).iterdir())  # its order and waiting log are gone
     assert jobs.prepare(runs_dir, script=script) and standby.waiting(runs_dir)["pid"] != entry["pid"]  # a fresh one

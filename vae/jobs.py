@@ -34,7 +34,14 @@ from filelock import FileLock
 
 from vae import standby
 from vae.io import atomic_write_json, read_json, read_status
-from vae.limits import FULL_DATA_RETRAIN, RETRAIN_EPOCHS, RETRAIN_KL_WEIGHT, RETRAIN_SUBSET, STANDBY_IDLE_SECONDS
+from vae.limits import (
+    FULL_DATA_RETRAIN,
+    QUICK_RETRAIN,
+    RETRAIN_EPOCHS,
+    RETRAIN_KL_WEIGHT,
+    RETRAIN_SUBSET,
+    STANDBY_IDLE_SECONDS,
+)
 from vae.messages import Message, UserError
 from vae.process import process_created, terminate, trainer_alive
 
@@ -178,7 +185,7 @@ def start(
         run_dir.mkdir()
         argv = [sys.executable, str(script), "--out", str(run_dir), "--epochs", str(settings["epochs"])]
         argv += ["--kl-weight", repr(settings["kl_weight"])]
-        argv += ["--subset", str(settings["subset"])] if settings["subset"] else full_data_args()
+        argv += ["--subset", str(settings["subset"]), *quick_args()] if settings["subset"] else full_data_args()
         if data_dir:
             argv += ["--data-dir", str(data_dir)]
         log, env = run_dir / "train.log", job_environment(runs_dir)
@@ -232,9 +239,14 @@ def _launch(argv: list[str], script: Path, log: Path, env: dict[str, str]) -> su
 
 
 def full_data_args() -> list[str]:
-    """train.py's flags for a retrain on all images (vae.limits.FULL_DATA_RETRAIN). Subsets keep
-    train.py's defaults: they are quick anyway, and a small subset at batch 250 would be few steps."""
+    """train.py's flags for a retrain on all images (vae.limits.FULL_DATA_RETRAIN)."""
     return ["--batch-size", str(FULL_DATA_RETRAIN.batch_size), "--lr", repr(FULL_DATA_RETRAIN.lr)]
+
+
+def quick_args() -> list[str]:
+    """train.py's flags for a retrain on a subset (vae.limits.QUICK_RETRAIN): a small subset at batch 250
+    would be few steps."""
+    return ["--batch-size", str(QUICK_RETRAIN.batch_size), "--lr", repr(QUICK_RETRAIN.lr)]
 
 
 def job_environment(runs_dir: Path) -> dict[str, str]:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from vae import catalog, jobs
 from vae.config import KL_PRESETS
-from vae.limits import FULL_DATA_RETRAIN, RETRAIN_DEFAULT_EPOCHS, RETRAIN_EPOCHS
+from vae.limits import FULL_DATA_RETRAIN, QUICK_RETRAIN, RETRAIN_DEFAULT_EPOCHS, RETRAIN_EPOCHS
 from vae.messages import Message
 from vae.ui import figures, loaders, present, replay, sidebar
 from vae.ui import presenter as presenter_ui
@@ -54,9 +54,9 @@ def training_panel() -> None:
         presenter_ui.refusal_note()
     with right:
         present.caption(t("train.caption"))
-        st.caption(
-            t("train.recipe", batch=FULL_DATA_RETRAIN.batch_size, lr=FULL_DATA_RETRAIN.lr) + last_retrain_time(runs_dir)
-        )
+        recipes = {"batch": FULL_DATA_RETRAIN.batch_size, "lr": FULL_DATA_RETRAIN.lr}
+        recipes |= {"quick_batch": QUICK_RETRAIN.batch_size, "quick_lr": QUICK_RETRAIN.lr}
+        st.caption(t("train.recipe", **recipes) + last_retrain_time(runs_dir))
         job = jobs.current(runs_dir)
         (job_live if job is not None and job.running else job_idle)(runs_dir)
 
