@@ -29,9 +29,15 @@ STEP_TIMEOUT_MS = 30_000  # one rerun; generous because the test machine is shar
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory) -> str:
+def app_runs_dir(tmp_path_factory) -> Path:
+    """The runs/ folder of the app the browser tests drive (empty at start; a test may copy a run in)."""
+    return tmp_path_factory.mktemp("runs")
+
+
+@pytest.fixture(scope="session")
+def app_url(app_runs_dir) -> str:
     """The URL of `streamlit run app.py` on a free port, up for the whole session."""
-    runs_dir = tmp_path_factory.mktemp("runs")
+    runs_dir = app_runs_dir
     server = AppServer(runs_dir=runs_dir, log=runs_dir.parent / "streamlit.log", startup_timeout_s=STARTUP_TIMEOUT_S)
     try:
         server.start()

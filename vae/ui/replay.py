@@ -10,6 +10,9 @@ from vae.ui.i18n import t
 from vae.ui.replay_figure import replay_figure
 
 MAX_REPLAYED = 3
+FRAME_SECONDS = 0.6  # Play's pace: 40 epochs in 24 s, slow enough to follow one cluster
+PLAYING_KEY = "_replay_playing"
+EPOCH_KEY = "replay_epoch"
 
 
 def replay_panel(runs: list[catalog.RunInfo], current: catalog.RunInfo | None) -> None:
@@ -27,18 +30,52 @@ def replay_panel(runs: list[catalog.RunInfo], current: catalog.RunInfo | None) -
     if not chosen:
         return
     replayed = [(usable[n].label, loaders.epoch_latents(n, usable[n].version), usable[n].history) for n in chosen]
-    longest = max(len(snapshots) for _, snapshots, _ in replayed)
-    start = st.slider(t("replay.start"), 1, longest, longest, key="replay_epoch") if longest > 1 else 1
-    st.plotly_chart(replay_figure(replayed, start), key="replay", config={"displaylogo": False})
+    (replay_playing if st.session_state.get(PLAYING_KEY) else replay_still)(replayed)
     present.caption(t("replay.caption"))
     without = [usable[n].label for n in usable if n not in with_snapshots]
     if without:
         present.caption(t("replay.some_without", runs=", ".join(without)))
 
 
-def live_replay(info: catalog.RunInfo) -> None:
-    """The running job's epochs so far, the newest shown: each finished epoch adds a frame."""
-    snapshots = loaders.epoch_latents(info.name, info.version)
-    if snapshots:
-        figure = replay_figure([(info.label, snapshots, info.history)], height=420)
-        st.plotly_chart(figure, key="job_replay", config={"displaylogo": False})
+def longest(replayed) -> int:
+    return max(len(snapshots) for _, snapshots, _ in replayed)
+
+
+def play() -> None:
+    st.session_state[PLAYING_KEY] = True
+    st.session_state[EPOCH_KEY] = 1
+
+
+def pause() -> None:
+    st.session_state[PLAYING_KEY] = False
+
+
+def epoch_chart(replayed, epoch: int) -> None:
+    st.plotly_chart(replay_figure(replayed, epoch), key="replay", config={"displaylogo": False})
+
+
+@st.fragment
+def replay_still(replayed) -> None:
+    """The epoch slider (it opens on the last epoch) and Play."""
+    last = longest(replayed)
+    st.session_state.setdefault(EPOCH_KEY, last)
+    st.session_state[EPOCH_KEY] = min(st.session_state[EPOCH_KEY], last)  # fewer epochs than the last replay
+    controls, slider = st.columns([1, 6], vertical_alignment="bottom")
+    # Play is a full run: the playing fragment, which ticks, replaces this one
+    controls.button(t("replay.play"), on_click=play, key="replay_play", disabled=last < 2)
+    epoch = slider.slider(t("replay.epoch"), 1, max(last, 2), key=EPOCH_KEY, disabled=last < 2)
+    epoch_chart(replayed, epoch)
+
+
+@st.fragment(run_every=FRAME_SECONDS)
+def replay_playing(replayed) -> None:
+    """One epoch further each tick, then back to the still view at the last epoch."""
+    last = longest(replayed)
+    epoch = min(st.session_state.get(EPOCH_KEY, 1), last)
+    st.button(t("replay.pause"), on_click=pause, key="replay_pause")
+    st.progress(epoch / last, text=t("replay.playing", epoch=epoch, epochs=last))
+    epoch_chart(replayed, epoch)
+    if epoch >= last:
+        pause()
+        st.rerun(scope="app")  # the still view takes over; no callback runs at the end of a tick
+    st.session_state[EPOCH_KEY] = epoch + 1

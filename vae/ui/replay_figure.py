@@ -1,8 +1,9 @@
-"""The latent space forming, epoch by epoch: one plotly figure with a frame per epoch, a slider and Play.
+"""The latent space forming, epoch by epoch: one epoch of one or more runs, side by side on shared axes.
 
 Pure: built from runs' per-epoch snapshots (vae.io.Run.epoch_latents) and histories, no Streamlit, so
-it is testable on its own. Several runs play side by side in one figure, on shared axes, under one
-slider: the same epoch of each, so a lecturer can show two KL weights organising their codes.
+it is testable on its own. The same epoch of each run, on axes that hold every epoch, so a lecturer
+can show two KL weights organising their codes; vae/ui/replay.py steps and plays the epochs. (Plotly's
+own frames were tried first: in Streamlit's chart a multi-frame Play stalls in plotly's frame queue.)
 """
 
 from __future__ import annotations
@@ -15,14 +16,13 @@ from vae.generate import DIGIT_COLOURS
 from vae.ui.figures import FONT, codes_extent
 from vae.ui.i18n import t
 
-FRAME_MS = 400  # Play's pace: 40 epochs in 16 s, slow enough to follow one cluster
-
 
 def _traces(snapshot: dict, column: int) -> list[go.Scatter]:
     means, labels = snapshot["mean"], snapshot["labels"]
     return [
         go.Scatter(
-            x=means[labels == digit, 0], y=means[labels == digit, 1], mode="markers", name=str(digit),
+            # plain lists, not numpy: plotly.py would send typed arrays, which plotly.js does not animate
+            x=means[labels == digit, 0].tolist(), y=means[labels == digit, 1].tolist(), mode="markers", name=str(digit),
             legendgroup=str(digit), showlegend=column == 1, hoverinfo="skip",
             marker={"size": 4, "color": DIGIT_COLOURS[digit], "opacity": 0.7},
         )
@@ -37,65 +37,40 @@ def _title(label: str, entry: dict | None, epoch: int) -> str:
     return t("replay.frame_title", label=label, epoch=epoch, rec=rec, kl=kl)
 
 
+def replay_extent(runs: list[tuple[str, list[dict], list[dict]]]) -> float:
+    """One axis range for every epoch of every run: the frames of a replay never rescale under the codes."""
+    return codes_extent(*(s["mean"] for _, snapshots, _ in runs for s in snapshots), floor=3.0)
+
+
 def replay_figure(
-    runs: list[tuple[str, list[dict], list[dict]]], start: int | None = None, height: int = 460
+    runs: list[tuple[str, list[dict], list[dict]]], epoch: int | None = None, height: int = 460
 ) -> go.Figure:
-    """runs: (label, epoch_latents, history) per run, each with at least one snapshot. One frame per epoch
-    of the longest run (a shorter one keeps showing its last epoch); ``start`` is the epoch shown first
-    (default: the last). The prior's 1 and 2 sigma circles in every panel."""
+    """runs: (label, epoch_latents, history) per run, each with at least one snapshot, drawn side by side at
+    one epoch (default: the last of the longest run; a shorter run shows its last epoch), on axes that hold
+    every epoch's codes, with the prior's 1 and 2 sigma circles in every panel."""
     longest = max(len(snapshots) for _, snapshots, _ in runs)
-    extent = codes_extent(*(s["mean"] for _, snapshots, _ in runs for s in snapshots), floor=3.0)
-    epochs = list(range(1, longest + 1))
-    start = epochs[-1] if start is None else int(np.clip(start, 1, longest))
-
-    def frame_data(epoch: int) -> tuple[list[go.Scatter], list[str]]:
-        data, titles = [], []
-        for column, (label, snapshots, history) in enumerate(runs, start=1):
-            snapshot = snapshots[min(epoch, len(snapshots)) - 1]
-            entry = next((e for e in history if e.get("epoch") == snapshot["epoch"]), None)
-            data += _traces(snapshot, column)
-            titles.append(_title(label, entry, snapshot["epoch"]))
-        return data, titles
-
-    data, titles = frame_data(start)
+    epoch = longest if epoch is None else int(np.clip(epoch, 1, longest))
+    data, titles = [], []
+    for column, (label, snapshots, history) in enumerate(runs, start=1):
+        snapshot = snapshots[min(epoch, len(snapshots)) - 1]
+        entry = next((e for e in history if e.get("epoch") == snapshot["epoch"]), None)
+        data.append(_traces(snapshot, column))
+        titles.append(_title(label, entry, snapshot["epoch"]))
     fig = make_subplots(rows=1, cols=len(runs), subplot_titles=titles, horizontal_spacing=0.04)
-    for i, trace in enumerate(data):
-        fig.add_trace(trace, row=1, col=i // 10 + 1)
-    frames = []
-    for epoch in epochs:
-        frame_traces, frame_titles = frame_data(epoch)
-        annotations = [
-            a.to_plotly_json() | {"text": text} for a, text in zip(fig.layout.annotations, frame_titles, strict=True)
-        ]
-        frames.append(go.Frame(data=frame_traces, name=str(epoch), layout={"annotations": annotations}))
-    fig.frames = frames
-    for column in range(1, len(runs) + 1):
+    for column, traces in enumerate(data, start=1):
+        for trace in traces:
+            fig.add_trace(trace, row=1, col=column)
         for r in (1, 2):
             fig.add_shape(
                 type="circle", x0=-r, y0=-r, x1=r, y1=r, row=1, col=column,
                 line={"color": "grey", "dash": "dash", "width": 1},
             )  # fmt: skip
+    extent = replay_extent(runs)
     axis = {"range": [-extent, extent], "zeroline": False}
     fig.update_xaxes(axis | {"title": "z1"})
     fig.update_yaxes(axis | {"title": "z2", "scaleanchor": "x"})
-    animate = {"mode": "immediate", "frame": {"duration": FRAME_MS, "redraw": True}, "transition": {"duration": 0}}
     fig.update_layout(
-        height=height, margin={"l": 10, "r": 10, "t": 60, "b": 10}, font=FONT,
-        legend={"orientation": "h", "y": -0.25, "title": {"text": t("figures.digit")}, "itemsizing": "constant"},
-        updatemenus=[{
-            "type": "buttons", "showactive": False, "x": 0, "y": -0.12, "xanchor": "left", "yanchor": "top",
-            "buttons": [
-                {"label": t("replay.play"), "method": "animate", "args": [None, animate | {"fromcurrent": True}]},
-                {"label": t("replay.pause"), "method": "animate", "args": [[None], animate | {"mode": "immediate"}]},
-            ],
-        }],
-        sliders=[{
-            "active": start - 1, "x": 0.12, "len": 0.88, "y": -0.05, "currentvalue": {"prefix": t("replay.epoch")},
-            "steps": [
-                {"label": str(epoch), "method": "animate",
-                 "args": [[str(epoch)], animate | {"frame": {"duration": 0, "redraw": True}}]}
-                for epoch in epochs
-            ],
-        }],
+        height=height, margin={"l": 10, "r": 10, "t": 60, "b": 10}, font=FONT, uirevision="replay",
+        legend={"orientation": "h", "y": -0.2, "title": {"text": t("figures.digit")}, "itemsizing": "constant"},
     )  # fmt: skip
     return fig
