@@ -9,7 +9,7 @@
 //   data = {encoder, decoder, rules, ...} -> the pad, which runs once both networks are here
 
 import { inkFromRGBA, makeEncoder, preprocess } from "./digit.mjs";
-import { awaitNetwork, makeDecoder, receiveNetwork } from "./network.mjs";
+import { awaitNetwork, makeDecoder, networkComponent } from "./network.mjs";
 import { planeBackground, planePixel } from "./plane.mjs";
 
 const IMAGE_SIZE = 28;
@@ -294,14 +294,4 @@ function createPad(root) {
   return pad;
 }
 
-export default function (component) {
-  const { data, parentElement, setStateValue, setTriggerValue } = component;
-  if (data instanceof Uint8Array) {
-    receiveNetwork(data);
-    return;
-  }
-  // Streamlit calls this again on every rerun with the same parentElement: build once, then update.
-  parentElement.drawpad ??= createPad(parentElement);
-  Object.assign(parentElement.drawpad, { setStateValue, setTriggerValue });
-  parentElement.drawpad.update(data);
-}
+export default networkComponent(createPad);

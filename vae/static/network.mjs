@@ -87,3 +87,19 @@ export function awaitNetwork(digest, askAgain) {
   }, 2000);
   return found.promise;
 }
+
+// The default export of a component that ships its networks this way: bytes are a network arriving
+// (filed under its digest), anything else is the component's own data. createView(parentElement)
+// builds the view once; Streamlit calls this again on every rerun with the same parentElement.
+export function networkComponent(createView) {
+  return function (component) {
+    const { data, parentElement, setStateValue, setTriggerValue } = component;
+    if (data instanceof Uint8Array) {
+      receiveNetwork(data);
+      return;
+    }
+    parentElement.view ??= createView(parentElement);
+    Object.assign(parentElement.view, { setStateValue, setTriggerValue });
+    parentElement.view.update(data);
+  };
+}

@@ -10,7 +10,7 @@
 // The map of networks lives as long as the page: so Python sends the ~2 MB of weights once per
 // session and model, not with every move of the point.
 
-import { awaitNetwork, makeDecoder, receiveNetwork } from "./network.mjs";
+import { awaitNetwork, makeDecoder, networkComponent } from "./network.mjs";
 import { DIGIT_COLORS, planeBackground, planePixel } from "./plane.mjs";
 
 export { makeDecoder, unpackNetwork as unpackDecoder } from "./network.mjs"; // for node (tests/test_pad.py)
@@ -243,14 +243,4 @@ function createPad(root) {
   return pad;
 }
 
-export default function (component) {
-  const { data, parentElement, setStateValue, setTriggerValue } = component;
-  if (data instanceof Uint8Array) {
-    receiveNetwork(data);
-    return;
-  }
-  // Streamlit calls this again on every rerun with the same parentElement: build once, then update.
-  parentElement.pad ??= createPad(parentElement);
-  Object.assign(parentElement.pad, { setStateValue, setTriggerValue });
-  parentElement.pad.update(data);
-}
+export default networkComponent(createPad);
