@@ -24,6 +24,8 @@ SEND_LABEL = t("board.send", lang="en")
 PAD_SIDE = 280  # the drawing canvas's CSS size, which the strokes below are written for
 SEVEN = [(80, 60), (200, 60), (120, 230)]  # one stroke: a 7
 ONE = [(140, 40), (140, 240)]
+# Scroll an element to the middle of the window: at the top edge Streamlit's header lies over it and takes the pen.
+CENTRE_JS = "(element) => element.scrollIntoView({block: 'center'})"
 
 
 def sent_text(digit: int) -> str:

@@ -68,4 +68,4 @@ POSTERIOR_GRID_SIDE = Range(2, 300)  # vae.exact_posterior's n: n * n decodes fo
 BOARD_MIN_SECONDS_BETWEEN = 2.0  # per session: one submission every 2 s
 BOARD_MAX_PER_SESSION = 20  # per session and board
 BOARD_MAX_SUBMISSIONS = 5_000  # per board
-BOARD_POLL_SECONDS = 1.0  # the board page asks the store this often (a submission shows within 2 s)
+BOARD_POLL_SECONDS = 0.5  # the board page asks the store this often: a submission shows within 2 s (board_load.py)

@@ -59,7 +59,7 @@ def draw_and_send(page, stroke, digit: int) -> None:
     """Draw one stroke on the pad, pick the digit meant, press Send; wait until the page says it was sent."""
     page.get_by_text(bp.PAD_READY_TEXT).first.wait_for()
     canvas = page.locator(bp.CANVAS)
-    canvas.scroll_into_view_if_needed()
+    canvas.evaluate(bp.CENTRE_JS)
     points = bp.along(stroke, canvas.bounding_box())
     page.mouse.move(*points[0])
     page.mouse.down()

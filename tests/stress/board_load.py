@@ -66,8 +66,8 @@ CHROMIUM_ARGS = ("--disable-gpu", "--disable-background-networking", "--disable-
 class Student:
     """One browser session: its page, what it pressed and what the page answered."""
 
-    def __init__(self, number: int, upload: bool):
-        self.number, self.upload = number, upload
+    def __init__(self, number: int, upload: bool, shots: Path | None = None):
+        self.number, self.upload, self.shots = number, upload, shots  # shots: a folder for failures' screenshots
         self.page = None
         self.sends = self.confirmed = 0
         self.refused: Counter[str] = Counter()
@@ -97,10 +97,11 @@ class Student:
         return shapes[(self.number + k) % len(shapes)]
 
     async def draw(self, digit: int, first: bool) -> None:
-        if not first:
+        if not first:  # the server hears the cleared pad and drops the send panel: wait, or an old pill is hit
             await self.page.locator(".drawpad .clear").click()
+            await self.page.locator(bp.PILLS).first.wait_for(state="detached")
         canvas = self.page.locator(bp.CANVAS)
-        await canvas.scroll_into_view_if_needed()
+        await canvas.evaluate(bp.CENTRE_JS)
         points = bp.along(STROKES[digit], await canvas.bounding_box(), steps_per_segment=4)
         await self.page.mouse.move(*points[0])
         await self.page.mouse.down()
@@ -109,13 +110,18 @@ class Student:
         await self.page.mouse.up()
 
     async def send(self, digit: int, first: bool, timeout_s: float) -> None:
+        step = "draw"
         try:
             if not self.upload:
                 await self.draw(digit, first)
+            step = "pick the digit"
             await self.page.locator(bp.PILLS).filter(has_text=re.compile(f"^{digit}$")).click()
+            step = "press Send"
             await self.page.get_by_role("button", name=bp.SEND_LABEL).click()
         except PlaywrightError as err:
-            self.errors.append(f"could not send a {digit}: {str(err).splitlines()[0]}")
+            self.errors.append(f"could not send a {digit} ({step}): {str(err).splitlines()[0]}")
+            if self.shots:
+                await self.page.screenshot(path=self.shots / f"student-{self.number}-{digit}.png", full_page=True)
             return
         self.sends += 1
         answer = self.page.get_by_text(bp.sent_text(digit)).or_(self.page.get_by_text(REFUSED_PREFIX.strip()))
@@ -164,7 +170,7 @@ async def hall(args: argparse.Namespace, server: AppServer) -> dict:
         await board.wait_for_function(bp.BOARD_READY_JS, timeout=args.timeout * 3000, polling=100)
         await board.evaluate(bp.WATCH_BOARD_JS)
 
-        students = [Student(i, args.upload) for i in range(args.students)]
+        students = [Student(i, args.upload, args.log and args.log.parent) for i in range(args.students)]
         started = time.perf_counter()
         for student in students:
             await student.open(browser, server.url, args.timeout * 3)
@@ -220,10 +226,7 @@ def report(args: argparse.Namespace, server: AppServer, figures: dict, store_url
     log = server.log.read_text(errors="replace")
     tracebacks = log.count("Traceback")
     errors = [f"student {s.number}: {e}" for s in students for e in s.errors] + figures["board_errors"]
-    if tracebacks:  # the log goes with the temporary folder: the first one is printed here
-        lines = log[log.index("Traceback") :].splitlines()
-        end = next((i for i, line in enumerate(lines[1:], 1) if line and not line[0].isspace()), len(lines) - 1)
-        errors.append(f"server log: {tracebacks} traceback(s); the first ends: " + " | ".join(lines[end - 2 : end + 1]))
+    errors += [f"server log: {tracebacks} traceback(s) (keep it with --log)"] if tracebacks else []
     errors += ["the board page reloaded"] if figures["board_reloaded"] else []
     how = "upload one picture" if args.upload else "draw on the pad with the mouse"
     print(f"\nstore            {store_url}")
@@ -266,6 +269,9 @@ def main() -> int:
     parser.add_argument("--idle", type=float, default=10.0, help="seconds with every page open before sending")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds one step of a page may take")
     parser.add_argument("--upload", action="store_true", help="upload one picture instead of drawing each digit")
+    parser.add_argument(
+        "--log", type=Path, help="keep the server's log here, and screenshots of failed sends beside it"
+    )
     parser.add_argument("--postgres", action="store_true", help="the board on a throwaway PostgreSQL (fsync on)")
     args = parser.parse_args()
     if args.interval < BOARD_MIN_SECONDS_BETWEEN or not 1 <= args.sends <= BOARD_MAX_PER_SESSION:
@@ -280,7 +286,7 @@ def main() -> int:
             url = stack.enter_context(throwaway_cluster(durable=True)).new_database()
         else:
             url = f"sqlite:///{folder / 'board.db'}"
-        server = AppServer(run_dir=run_dir, runs_dir=folder / "runs", log=folder / "streamlit.log")
+        server = AppServer(run_dir=run_dir, runs_dir=folder / "runs", log=args.log or folder / "streamlit.log")
         server.env[URL_ENV] = url
         print(f"run {run_dir}; board {url}; {load()} at start", flush=True)
         with server:

@@ -37,8 +37,11 @@ def send(info: catalog.RunInfo, pixels: np.ndarray, code: tuple[np.ndarray, np.n
     return store.submit(board.BOARD, board.session_id(), meant, pixels, target.name, code, known_runs=known)
 
 
+@st.fragment
 def send_panel(info: catalog.RunInfo, pixels: np.ndarray, code: tuple[np.ndarray, np.ndarray]) -> None:
-    """Which digit did you mean? and the send button, for the own digit (pixels 28x28, code (mean, log_var))."""
+    """Which digit did you mean? and the send button, for the own digit (pixels 28x28, code (mean, log_var)).
+    A fragment of its own: picking a digit and sending rerun these few lines, not the map and the pads around
+    them (tests/stress/board_load.py measures the server's CPU per digit)."""
     st.markdown(t("board.send_header"))
     meant = st.pills(t("board.meant"), DIGITS, key=fresh(MEANT_KEY), help=t("board.meant_help"))
     if st.button(t("board.send"), key=SEND_KEY, type="primary", disabled=meant is None):

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import base64
 
+# plotly's validators import pandas on first use and take a half-imported one from sys.modules: two sessions'
+# first figures in two threads then fail (tests/stress/board_load.py hit it). Imported here, under Python's
+# import lock, before any figure is built.
 import numpy as np
+import pandas  # noqa: F401
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
