@@ -121,3 +121,22 @@ def test_the_apps_full_data_settings_train_a_loadable_run(mnist_dir, tmp_path):
     assert (run.config.batch_size, run.config.lr) == (FULL_DATA_RETRAIN.batch_size, FULL_DATA_RETRAIN.lr)
     assert run.history[1]["val_loss"] < run.history[0]["val_loss"]
     assert io.read_status(run_dir)["state"] == "finished" and (run_dir / "metrics.json").exists()
+
+
+def test_the_training_options_are_flags_saved_in_the_run(mnist_dir, tmp_path):
+    run_dir = tmp_path / "options"
+    flags = ("--lr-schedule", "cosine", "--kl-warmup", "1", "--augment", "--code-consistency", "0.5")
+    result = run_train("--subset", "2000", "--epochs", "2", "--out", str(run_dir), *flags)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = io.load_run(run_dir)
+    config = run.config
+    assert (config.lr_schedule, config.kl_warmup_epochs, config.augment, config.code_consistency) == (
+        "cosine",
+        1,
+        True,
+        0.5,
+    )
+    assert run.model.code_consistency == 0.5
+    assert run.history[1]["val_loss"] < run.history[0]["val_loss"]
+    result = run_train("--out", str(tmp_path / "x"), "--epochs", "2", "--kl-warmup", "3")
+    assert result.returncode == 2 and "--kl-warmup" in result.stderr

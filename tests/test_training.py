@@ -33,3 +33,18 @@ def test_the_stop_flag_ends_the_epoch_early_and_commits_nothing(datasets, tmp_pa
     progress = training.EpochProgress(datasets.steps, stop, tmp_path)
     assert training.run_epoch(model, datasets, progress) is None
     assert int(model.optimizer.iterations.numpy()) < datasets.steps  # stopped after the first call's 10 steps
+
+
+def test_the_epoch_schedule_sets_the_learning_rate_and_the_kl_warmup():
+    config = VAEConfig(hidden=(16,), lr=0.004, epochs=4, lr_schedule="cosine", kl_warmup_epochs=2)
+    rates = [training.epoch_lr(config, epoch) for epoch in range(4)]
+    np.testing.assert_allclose(rates, [0.004, 0.004 * 0.5 * (1 + np.cos(np.pi / 4)), 0.002, 0.004 * 0.5 * (1 - np.cos(np.pi / 4))])  # fmt: skip
+    assert [training.epoch_kl_warmup(config, epoch) for epoch in range(4)] == [0.5, 1.0, 1.0, 1.0]
+    default = VAEConfig(hidden=(16,), lr=0.004, epochs=4)  # today's behaviour: constant rate, no warm-up
+    assert {training.epoch_lr(default, e) for e in range(4)} == {0.004}
+    assert {training.epoch_kl_warmup(default, e) for e in range(4)} == {1.0}
+    model = training.new_model(config)
+    training.apply_epoch_schedule(model, config, 2)
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.002)
+    training.apply_epoch_schedule(model, config, 0)
+    assert float(model.kl_warmup.numpy()) == 0.5
