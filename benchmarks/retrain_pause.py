@@ -20,7 +20,7 @@ click (readable + the training page's one-second poll); a quick retrain (--subse
 in <= 20 s with >= 8 of 10 digits clearly drawn.
 
 Run it twice with the same --runs-dir to time a retrain after the first of a lecture: the
-folder's .xla-cache (vae.jobs.job_environment) then holds the compiled training step. With
+folder's XLA cache (vae.jobs.xla_cache_dir) then holds the compiled training step. With
 another --kl-weight the second time, it shows whether a new weight compiles afresh.
 
 The machine is shared: the load average is printed at start, at its highest while
@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.appserver import cpu_seconds
+from tests.appserver import cpu_seconds, rss_mb
 from vae import catalog, jobs, snapshots, standby
 from vae.io import read_json, read_status
 
@@ -67,7 +67,7 @@ def main() -> None:
     runs_dir = Path(args.runs_dir or tempfile.mkdtemp(prefix="bench-retrain-"))
     runs_dir.mkdir(parents=True, exist_ok=True)
     os.environ[catalog.ROOT_ENV["runs"]] = str(runs_dir)  # the catalog lists this folder as runs/
-    cached = any((runs_dir / jobs.XLA_CACHE).glob("*"))
+    cached = any(jobs.xla_cache_dir(runs_dir).glob("*"))
     print(f"XLA compilation cache: {'warm (an earlier retrain compiled)' if cached else 'empty'}")
     loads = [os.getloadavg()[0]]
     print(f"runs/ = {runs_dir}; {os.cpu_count()} CPUs, load average {loads[0]:.1f} at start", flush=True)
@@ -78,7 +78,10 @@ def main() -> None:
             if time.perf_counter() - t_wait > args.timeout:
                 raise SystemExit("the waiting train.py did not warm up")
             time.sleep(0.25)
-        print(f"a train.py waits with TensorFlow imported (warmed up in {time.perf_counter() - t_wait:.1f} s)")
+        memory = rss_mb(standby.waiting(runs_dir)["pid"])
+        print(
+            f"a train.py waits with TensorFlow imported: warm in {time.perf_counter() - t_wait:.1f} s, {memory:.0f} MiB"
+        )
     else:
         print("cold: no train.py waiting, it starts at the click")
     print(f"  {'wall s':>6}  {'CPU s':>6}")

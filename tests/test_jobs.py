@@ -225,7 +225,8 @@ def test_jobs_share_xla_compilations_through_a_cache_in_runs(runs_dir, script, m
     jobs.start(runs_dir, kl_weight=1.0, epochs=1, script=script)
     wait_for(lambda: state(runs_dir) == "finished")
     flags = jobs.current(runs_dir).status["xla"].split()
-    assert flags == ["--tf_xla_auto_jit=0", f"--tf_xla_persistent_cache_directory={runs_dir / jobs.XLA_CACHE}"]
+    assert flags == ["--tf_xla_auto_jit=0", f"--tf_xla_persistent_cache_directory={jobs.xla_cache_dir(runs_dir)}"]
+    assert jobs.xla_cache_dir(runs_dir).parent == runs_dir / jobs.XLA_CACHE  # one folder per kind of CPU
 
 
 def test_new_runs_get_readable_names_and_a_number_only_when_needed(tmp_path):

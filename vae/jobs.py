@@ -21,8 +21,10 @@ imports this module on Windows and macOS too.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
+import platform
 import subprocess
 import sys
 import time
@@ -51,6 +53,8 @@ JOB_FILE, LOCK_FILE = ".job.json", ".job.lock"
 # XLA's compiled training and test steps, kept between jobs (TensorFlow's persistent compilation cache):
 # a retrain with the same model and batch as an earlier one, whatever its kl_weight (a variable in the
 # step), skips the compiling (benchmarks/retrain_pause.py --runs-dir, run twice).
+# One folder per CPU kind: an entry is machine code for the CPU that compiled it, which XLA loads on another
+# CPU with a warning only, and a runs/ folder may move to another machine.
 XLA_CACHE = ".xla-cache"  # under runs/; a leading dot keeps it out of the run listing
 
 _children: dict[int, subprocess.Popen] = {}  # processes this one started: polled so they never linger as zombies
@@ -253,8 +257,17 @@ def job_environment(runs_dir: Path) -> dict[str, str]:
     """The server's environment plus XLA's persistent cache under runs_dir (other XLA flags kept)."""
     flags = os.environ.get("TF_XLA_FLAGS", "")
     if "tf_xla_persistent_cache_directory" not in flags:
-        flags = f"{flags} --tf_xla_persistent_cache_directory={runs_dir / XLA_CACHE}".strip()
+        flags = f"{flags} --tf_xla_persistent_cache_directory={xla_cache_dir(runs_dir)}".strip()
     return os.environ | {"TF_XLA_FLAGS": flags}
+
+
+def xla_cache_dir(runs_dir: Path) -> Path:
+    """XLA's persistent cache in runs_dir for this machine's kind of CPU (model and feature flags)."""
+    cpuinfo = Path("/proc/cpuinfo")  # Linux; elsewhere the platform's own, coarser, description
+    described = cpuinfo.read_text(errors="replace") if cpuinfo.is_file() else platform.processor()
+    kinds = {line for line in described.splitlines() if line.startswith(("model name", "flags", "Features"))}
+    key = hashlib.sha256("\n".join([platform.machine(), *(sorted(kinds) or [described])]).encode()).hexdigest()[:12]
+    return runs_dir / XLA_CACHE / key
 
 
 def cancel(runs_dir: str | Path) -> bool:
