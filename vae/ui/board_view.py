@@ -167,11 +167,15 @@ def session_figure(run: Run, info: catalog.RunInfo, placed: board.Placed, picked
 
 
 def on_pick(trace: int) -> None:
-    """The map's on_select callback: a click on one of the class's digits picks it (its id is its customdata);
-    a click on a test code, or on nothing, picks nothing."""
+    """The map's on_select callback: a click on one of the class's digits picks it (its id is its customdata).
+    The faint test codes take no clicks (figures.board_figure), but a crafted selection may name one: it picks
+    none. An empty selection (a double click resets plotly's) keeps the digit that was picked."""
     event = st.session_state.get(MAP_KEY) or {}
+    points = (event.get("selection") or {}).get("points") or []
+    if not points:
+        return
     st.session_state.pop(PICK_KEY, None)
-    for point in (event.get("selection") or {}).get("points") or []:
+    for point in points:
         submission_id = point.get("customdata")
         submission_id = submission_id[0] if isinstance(submission_id, list) and submission_id else submission_id
         if point.get("curve_number") == trace and isinstance(submission_id, int | float):

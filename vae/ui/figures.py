@@ -235,6 +235,8 @@ def board_figure(latents: dict, extent: float = Z_LIMIT, height: int = 620) -> g
     background = {key: latents[key][::step] for key in ("mean", "labels")}
     fig = scatter_figure(background, extent=extent, height=height, opacity=BOARD_TEST_OPACITY)
     fig.update_traces(showlegend=False, selector=lambda trace: trace.meta in ("ellipse", "star"))
+    # The background takes no hover or click: a click on a diamond among the test 7s must pick the diamond.
+    fig.update_traces(hoverinfo="skip", hovertemplate=None, selector=lambda trace: trace.meta is None)
     fig.add_trace(
         go.Scattergl(
             x=[], y=[], customdata=[], mode="markers", name=t("figures.board_digits"), meta="submissions",
