@@ -329,3 +329,22 @@ def test_a_waiting_train_py_leaves_when_the_server_that_started_it_ends(runs_dir
     pid = pids.get(timeout=5)
     wait_for(lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
     assert standby.waiting(runs_dir) is None and not (runs_dir / standby.STANDBY_FILE).exists()
+
+
+def test_a_server_keeps_one_train_py_waiting_at_most(tmp_path, script):
+    first, second = tmp_path / "runs-a", tmp_path / "runs-b"
+    try:
+        entry = prepared(first, script)
+        assert jobs.prepare(second, script=script)  # another folder: the first one's is stopped
+        wait_for(lambda: not trainer_alive(entry["pid"], entry["created"]))
+        assert standby.waiting(first) is None and standby.waiting(second) is not None
+    finally:
+        standby.dismiss(first)
+        standby.dismiss(second)
+
+
+def test_no_train_py_waits_when_switched_off(runs_dir, script, monkeypatch):
+    monkeypatch.setenv(standby.SWITCH_ENV, "0")
+    assert not jobs.prepare(runs_dir, script=script) and standby.waiting(runs_dir) is None
+    jobs.start(runs_dir, kl_weight=1.0, epochs=1, script=script)  # a train.py started at the click, as before
+    wait_for(lambda: state(runs_dir) == "finished")

@@ -58,6 +58,7 @@ JOB_FILE, LOCK_FILE = ".job.json", ".job.lock"
 XLA_CACHE = ".xla-cache"  # under runs/; a leading dot keeps it out of the run listing
 
 _children: dict[int, subprocess.Popen] = {}  # processes this one started: polled so they never linger as zombies
+_prepared: dict[Path, int] = {}  # the waiting train.py this process started last: its runs/ folder and pid
 
 
 class JobError(UserError):
@@ -211,11 +212,20 @@ def start(
 def prepare(runs_dir: str | Path, script: Path = TRAIN_SCRIPT) -> bool:
     """Have a train.py waiting for the next job, TensorFlow imported (vae.standby); True if one waits now.
 
-    Not while a job runs: importing TensorFlow would take CPU from it. The training page calls this
-    every few seconds, so the common case (one waits already) takes no lock."""
+    Not while a job runs: importing TensorFlow would take CPU from it; not with $VAE_STANDBY=0 (a server
+    short of memory). The training page calls this every few seconds, so the common case (one waits
+    already) takes no lock. A process keeps one waiting at most: preparing for another runs/ folder stops
+    the one it started for the last (a server serves one folder; a test suite makes many)."""
     runs_dir = Path(runs_dir)
+    if os.environ.get(standby.SWITCH_ENV, "1") == "0":
+        return False
     if standby.waiting(runs_dir) is not None:
         return True
+    for other, pid in list(_prepared.items()):
+        if other != runs_dir and other.is_dir():  # a folder that is gone: its waiting train.py leaves by itself
+            with _locked(other):
+                standby.dismiss(other, pid)
+        del _prepared[other]
     with _locked(runs_dir):
         job = current(runs_dir)
         if job is not None and job.running:
@@ -226,6 +236,7 @@ def prepare(runs_dir: str | Path, script: Path = TRAIN_SCRIPT) -> bool:
             argv = [sys.executable, str(script), *standby.arguments(order, runs_dir / LOCK_FILE, STANDBY_IDLE_SECONDS)]
             child = _launch(argv, script, log, env)
             standby.record(runs_dir, child.pid, order, script, env)
+            _prepared[runs_dir] = child.pid
     return True
 
 

@@ -37,6 +37,7 @@ from vae.process import CREATED_TOLERANCE, process_created, terminate, trainer_a
 
 STANDBY_FILE, ORDER_DIR = ".standby.json", ".standby"  # under runs/; leading dots keep them out of the listing
 FLAG = "--standby"  # train.py's first argument for a waiting process
+SWITCH_ENV = "VAE_STANDBY"  # "0": vae.jobs.prepare starts none (a server short of memory)
 POLL_SECONDS = 0.05  # a waiting process looks for its order this often: the job waits at most this long
 CHECK_SECONDS = 2.0  # ... and checks this often whether it is still wanted
 # What steers a job besides its arguments: a waiting process that started under other values runs stale settings.
@@ -99,12 +100,13 @@ def send(entry: dict, train_args: list[str], log: Path) -> None:
     atomic_write_json(Path(entry["order"]), {"argv": train_args, "log": str(log)})
 
 
-def dismiss(runs_dir: Path) -> None:
-    """Stop runs_dir's waiting process, if any (a server shutting down for good, tests)."""
+def dismiss(runs_dir: Path, pid: int | None = None) -> None:
+    """Stop runs_dir's waiting process, if any (and if it is pid, when given)."""
     entry = waiting(runs_dir)
+    if entry is None or pid not in (None, entry["pid"]):
+        return
     (runs_dir / STANDBY_FILE).unlink(missing_ok=True)
-    if entry is not None:
-        terminate(int(entry["pid"]))
+    terminate(int(entry["pid"]))
 
 
 # ------------------------------------------------------------------ the waiting process's side (train.py --standby)
