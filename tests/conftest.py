@@ -29,6 +29,14 @@ def tiny_run(tmp_path_factory, mnist_dir) -> Path:
     return train_tiny_run(tmp_path_factory.mktemp("runs") / "tiny")
 
 
+@pytest.fixture(autouse=True)
+def no_waiting_trainer(monkeypatch) -> None:
+    """No train.py waits ahead of a Train click (vae.standby): each would import TensorFlow (hundreds of MiB,
+    seconds of CPU) for every AppTest of the training page and every app server a test starts.
+    tests/test_jobs.py switches it back on for the tests of that very feature."""
+    monkeypatch.setenv("VAE_STANDBY", "0")
+
+
 @pytest.fixture
 def roots(tmp_path, monkeypatch) -> dict[str, Path]:
     """Empty pretrained/ and runs/ folders that the catalog (and the app) read instead of the repository's."""

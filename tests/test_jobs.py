@@ -240,6 +240,12 @@ def test_new_runs_get_readable_names_and_a_number_only_when_needed(tmp_path):
 # ------------------------------------------------------------------ a train.py waiting for the next job
 
 
+@pytest.fixture(autouse=True)
+def waiting_trainer_allowed(monkeypatch) -> None:
+    """tests/conftest.py switches the waiting train.py off for the whole suite; here it is what is tested."""
+    monkeypatch.setenv("VAE_STANDBY", "1")
+
+
 def prepared(runs_dir, script):
     """A waiting fake train.py, warmed up: its record."""
     assert jobs.prepare(runs_dir, script=script)
