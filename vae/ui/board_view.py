@@ -16,14 +16,14 @@ from vae import catalog
 from vae.board import BoardError
 from vae.io import Run
 from vae.limits import BOARD_POLL_SECONDS
-from vae.ui import board, figures, frame, loaders, present
+from vae.ui import board, board_figure, frame, loaders, present
 from vae.ui import presenter as presenter_ui
 from vae.ui.i18n import language, message, t
 from vae.ui.widgets import show
 
 MAP_KEY = "board_map"  # the map's selection
 PICK_KEY = "_board_picked"  # the submission id clicked on the map
-FIGURE_KEY = "_board_figure"  # (what the base figure shows, the figure): rebuilt only for another run or language
+FIGURE_KEY = "_board_figure"  # (what it shows, the figure, its extent): rebuilt only for another run or language
 NOTE_KEY = "_board_note"  # ("success" | "warning", text): a presenter action's outcome, said once
 RUN_CHOICE_KEY = "board_run_choice"
 GALLERY_PER_DIGIT = 12  # the newest of each digit: a glance, not an archive
@@ -156,19 +156,21 @@ def counts_panel(snapshot: board.Snapshot, placed: board.Placed, info: catalog.R
 
 
 def session_figure(run: Run, info: catalog.RunInfo, placed: board.Placed, picked: int | None):
-    """This session's map: the 10,000 faint test codes built once per run and language, the class's digits
+    """This session's map: the faint test codes' picture made once per run and language, the class's digits
     placed on it anew whenever they change."""
     shows = (info.name, info.version, language())
     cached = st.session_state.get(FIGURE_KEY)
     if cached is None or cached[0] != shows:
-        extent = figures.codes_extent(run.latents["mean"])
-        cached = st.session_state[FIGURE_KEY] = (shows, figures.board_figure(run.latents, extent=extent))
-    return figures.place_submissions(cached[1], placed.means, placed.digits, placed.ids, picked)
+        extent = board_figure.test_extent(run.latents["mean"])
+        cached = (shows, board_figure.board_figure(run.latents, extent=extent), extent)
+        st.session_state[FIGURE_KEY] = cached
+    _, fig, extent = cached
+    return board_figure.place_submissions(fig, placed.means, placed.digits, placed.ids, picked, extent)
 
 
 def on_pick(trace: int) -> None:
     """The map's on_select callback: a click on one of the class's digits picks it (its id is its customdata).
-    The faint test codes take no clicks (figures.board_figure), but a crafted selection may name one: it picks
+    The faint test codes take no clicks (board_figure.board_figure), but a crafted selection may name one: it picks
     none. An empty selection (a double click resets plotly's) keeps the digit that was picked."""
     event = st.session_state.get(MAP_KEY) or {}
     points = (event.get("selection") or {}).get("points") or []
@@ -184,7 +186,7 @@ def on_pick(trace: int) -> None:
 
 def map_panel(run: Run, info: catalog.RunInfo, placed: board.Placed) -> None:
     fig = session_figure(run, info, placed, st.session_state.get(PICK_KEY))
-    trace = figures.trace_number(fig, "submissions")
+    trace = board_figure.trace_number(fig, "submissions")
     st.plotly_chart(
         fig, key=MAP_KEY, on_select=lambda: on_pick(trace), selection_mode="points",
         config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]},
