@@ -230,6 +230,7 @@ def test_retraining_runs_to_the_end_and_the_run_appears_in_the_picker(app_roots,
         f"**{job.name}** · kl_weight 4: finished, 1 epochs."
     ]
     assert catalog.describe(f"runs/{job.name}").label in at.selectbox(key="run").options
+    assert any(e.key == "job_replay" for e in at.get("plotly_chart"))  # the job's epochs on its latent map
     at.button(key="open_run").click().run()
     assert at.selectbox(key="run").value == f"runs/{job.name}"
     assert "kl_weight **4**" in at.sidebar.caption[0].value

@@ -79,3 +79,11 @@ def replay_playing(replayed) -> None:
         pause()
         st.rerun(scope="app")  # the still view takes over; no callback runs at the end of a tick
     st.session_state[EPOCH_KEY] = epoch + 1
+
+
+def live_replay(info: catalog.RunInfo) -> None:
+    """The running job's newest epoch: each finished epoch adds a frame (the job view polls every second)."""
+    snapshots = loaders.epoch_latents(info.name, info.version)
+    if snapshots:
+        figure = replay_figure([(info.label, snapshots, info.history)], height=420)
+        st.plotly_chart(figure, key="job_replay", config={"displaylogo": False})
