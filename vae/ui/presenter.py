@@ -7,7 +7,8 @@ the key). This module is the page's side of it:
   the key. Its callback (vae.presenter.unlock_from_field) empties it, so the key goes back neither
   to the page nor into the URL.
 - ``allowed()``: asked inside each action's callback or handler, on the server, right before the
-  action. A disabled button only tells a student why; a crafted click reaches the callback anyway.
+  action. Streamlit drops a click on a button it drew disabled, but a button drawn for the
+  presenter can be pressed after the key changed or the session was locked: the action asks again.
 - ``guard(action, *args)``: a ready-made callback that runs action(*args) only when allowed().
 - ``locked_note()``: the line a student sees beside a control that only the presenter may use.
 """
