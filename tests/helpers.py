@@ -247,3 +247,43 @@ def aligned_difference(a: np.ndarray, b: np.ndarray) -> float:
     """Mean absolute difference of two 28x28s at the best one-pixel shift: centring rounds to whole pixels."""
     shifts = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
     return min(float(np.abs(np.roll(a, shift, axis=(0, 1)) - b).mean()) for shift in shifts)
+
+
+# ----------------------------------------------------------------- a stand-in for train.py
+
+# Stands in for train.py (its name must contain "train.py": vae.io.trainer_alive checks the command line).
+# It writes status.json the way train.py does, an epoch every 0.2 s, and stops cleanly on SIGTERM.
+FAKE_TRAIN = """
+import json, os, signal, sys, time
+if sys.argv[1:2] == ["--standby"]:  # as train.py does: warm up, wait for the job's arguments (vae.standby)
+    sys.path.insert(0, ROOT)
+    from vae import standby
+    warm_up = lambda: time.sleep(float(os.environ.get("FAKE_TRAIN_WARM_UP", "0")))
+    sys.argv[1:] = standby.wait_for_order(*sys.argv[2:], warm_up=warm_up)
+print("training", os.getpid(), flush=True)
+out = sys.argv[sys.argv.index("--out") + 1]
+epochs = int(sys.argv[sys.argv.index("--epochs") + 1])
+def status(**fields):
+    with open(os.path.join(out, ".status.tmp"), "w") as f:
+        json.dump(dict(fields, pid=os.getpid(), epochs=epochs, argv=sys.argv[1:], xla=os.environ.get("TF_XLA_FLAGS")), f)
+    os.replace(os.path.join(out, ".status.tmp"), os.path.join(out, "status.json"))
+stop = []
+signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+if os.environ.get("FAKE_TRAIN_CRASH"):
+    sys.exit(3)
+for epoch in range(epochs):
+    status(state="running", epoch=epoch, progress=0.5)
+    time.sleep(0.2)
+    if stop:
+        status(state="cancelled", epoch=epoch, message="cancelled")
+        sys.exit(0)
+status(state="finished", epoch=epochs, message="finished")
+time.sleep(float(os.environ.get("FAKE_TRAIN_LINGER", "0")))  # TensorFlow takes a moment to tear down
+"""
+
+
+def write_fake_trainer(path: Path) -> Path:
+    """FAKE_TRAIN as a script at path (named *train.py-like by the caller's choice of path), importing vae from
+    the checkout when it stands by."""
+    path.write_text(FAKE_TRAIN.replace("ROOT", repr(str(ROOT))))
+    return path

@@ -8,47 +8,15 @@ import time
 import psutil
 import pytest
 
-from tests.helpers import ROOT
+from tests.helpers import write_fake_trainer
 from vae import jobs, standby
 from vae.limits import FULL_DATA_RETRAIN, QUICK_RETRAIN
 from vae.process import trainer_alive
 
-# Stands in for train.py (its name must contain "train.py": vae.io.trainer_alive checks the command line).
-# It writes status.json the way train.py does, an epoch every 0.2 s, and stops cleanly on SIGTERM.
-FAKE_TRAIN = """
-import json, os, signal, sys, time
-if sys.argv[1:2] == ["--standby"]:  # as train.py does: warm up, wait for the job's arguments (vae.standby)
-    sys.path.insert(0, ROOT)
-    from vae import standby
-    warm_up = lambda: time.sleep(float(os.environ.get("FAKE_TRAIN_WARM_UP", "0")))
-    sys.argv[1:] = standby.wait_for_order(*sys.argv[2:], warm_up=warm_up)
-print("training", os.getpid(), flush=True)
-out = sys.argv[sys.argv.index("--out") + 1]
-epochs = int(sys.argv[sys.argv.index("--epochs") + 1])
-def status(**fields):
-    with open(os.path.join(out, ".status.tmp"), "w") as f:
-        json.dump(dict(fields, pid=os.getpid(), epochs=epochs, argv=sys.argv[1:], xla=os.environ.get("TF_XLA_FLAGS")), f)
-    os.replace(os.path.join(out, ".status.tmp"), os.path.join(out, "status.json"))
-stop = []
-signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
-if os.environ.get("FAKE_TRAIN_CRASH"):
-    sys.exit(3)
-for epoch in range(epochs):
-    status(state="running", epoch=epoch, progress=0.5)
-    time.sleep(0.2)
-    if stop:
-        status(state="cancelled", epoch=epoch, message="cancelled")
-        sys.exit(0)
-status(state="finished", epoch=epochs, message="finished")
-time.sleep(float(os.environ.get("FAKE_TRAIN_LINGER", "0")))  # TensorFlow takes a moment to tear down
-"""
-
 
 @pytest.fixture
 def script(tmp_path):
-    path = tmp_path / "fake_train.py"
-    path.write_text(FAKE_TRAIN.replace("ROOT", repr(str(ROOT))))
-    return path
+    return write_fake_trainer(tmp_path / "fake_train.py")
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from tests.helpers import write_fake_trainer
 from vae.catalog import DEFAULT_RUN
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,27 +55,6 @@ print(json.dumps({
     "subheaders": [h.value for h in at.subheader],
     "picked": [box.value for box in at.selectbox],
 }))
-"""
-
-# Stands in for train.py (its name contains "train.py", which vae.io.trainer_alive checks): writes
-# status.json as train.py does, an epoch every 0.2 s, and stops cleanly on SIGTERM.
-FAKE_TRAINER = """
-import json, os, signal, sys, time
-out = sys.argv[sys.argv.index("--out") + 1]
-epochs = int(sys.argv[sys.argv.index("--epochs") + 1])
-def status(**fields):
-    with open(os.path.join(out, ".status.tmp"), "w") as f:
-        json.dump(dict(fields, pid=os.getpid(), epochs=epochs), f)
-    os.replace(os.path.join(out, ".status.tmp"), os.path.join(out, "status.json"))
-stop = []
-signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
-for epoch in range(epochs):
-    status(state="running", epoch=epoch, progress=0.5)
-    time.sleep(0.2)
-    if stop:
-        status(state="cancelled", epoch=epoch, message="cancelled")
-        sys.exit(0)
-status(state="finished", epoch=epochs, message="finished")
 """
 
 START_AND_CANCEL = """
@@ -119,8 +99,7 @@ def test_the_first_screen_renders_without_fcntl_and_resource(tmp_path):
 
 
 def test_a_retrain_starts_and_cancels_without_fcntl_and_resource(tmp_path):
-    script = tmp_path / "fake_train.py"
-    script.write_text(FAKE_TRAINER)
+    script = write_fake_trainer(tmp_path / "fake_train.py")
     runs_dir = tmp_path / "runs"
     seen = run_without_posix_modules(START_AND_CANCEL, {}, RUNS=str(runs_dir), SCRIPT=str(script))
     assert seen.pop("started") in ("starting", "running")  # running once the trainer has written status.json
