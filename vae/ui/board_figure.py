@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 
 from vae.generate import DIGIT_COLOURS
 from vae.limits import Z_LIMIT
-from vae.ui.figures import FONT, POINT_COLOUR, point_trace
+from vae.ui.figures import POINT_COLOUR, plane_layout, point_trace
 from vae.ui.i18n import t
 
 TEST_CODES_OPACITY = 0.3  # the test codes faint: the class's digits are what the hall looks at
@@ -74,15 +74,7 @@ def board_figure(latents: dict, extent: float = Z_LIMIT, height: int = 620) -> g
     )  # fmt: skip
     ring = {"size": 28, "symbol": "circle-open", "color": POINT_COLOUR, "line": {"width": 3}}
     fig.add_trace(point_trace([], [], t("figures.picked"), marker=ring, showlegend=False, meta="board_pick"))
-    for r in (1, 2):
-        fig.add_shape(type="circle", x0=-r, y0=-r, x1=r, y1=r, line={"color": "grey", "dash": "dash", "width": 1})
-    axis = {"range": [-edge, edge], "zeroline": False}
-    fig.update_layout(
-        height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, uirevision="keep", font=FONT,
-        xaxis=axis | {"title": "z1"}, yaxis=axis | {"title": "z2", "scaleanchor": "x"},
-        legend={"itemsizing": "constant", "orientation": "h", "y": -0.12, "title": {"text": t("figures.digit")}},
-    )  # fmt: skip
-    return fig
+    return plane_layout(fig, edge, height)
 
 
 def place_submissions(

@@ -109,9 +109,15 @@ def scatter_figure(
     cross = {"size": 20, "symbol": "x-thin", "line": {"width": 4, "color": POINT_COLOUR}}
     fig.add_trace(point_trace([], [], MARKER_NAME, marker=cross, showlegend=False, meta="point"))
     place_overlays(fig, here, star)
+    return plane_layout(fig, extent * 1.02, height)
+
+
+def plane_layout(fig: go.Figure, edge: float, height: int) -> go.Figure:
+    """The latent plane's frame: square axes over [-edge, edge], the prior's 1 and 2 sigma circles, the
+    digit legend under the plot (where the toolbar cannot cover it)."""
     for r in (1, 2):
         fig.add_shape(type="circle", x0=-r, y0=-r, x1=r, y1=r, line={"color": "grey", "dash": "dash", "width": 1})
-    axis = {"range": [-extent * 1.02, extent * 1.02], "zeroline": False}
+    axis = {"range": [-edge, edge], "zeroline": False}
     fig.update_layout(
         height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, uirevision="keep", font=FONT,
         xaxis=axis | {"title": "z1"}, yaxis=axis | {"title": "z2", "scaleanchor": "x"},
