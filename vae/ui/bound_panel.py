@@ -10,7 +10,7 @@ import streamlit as st
 
 from vae import bound, catalog, generate
 from vae.io import Run
-from vae.ui import loaders, own_digit, point, present
+from vae.ui import loaders, own_digit, panels, point, present
 from vae.ui.bound_figure import bound_line, posterior_figure
 from vae.ui.i18n import keyed, language, t
 from vae.ui.widgets import show
@@ -29,8 +29,8 @@ def digit_figures(name: str, version: tuple, _digit: np.ndarray, digest: str) ->
 
 
 def candidates(run: Run) -> dict[str, np.ndarray]:
-    """The digits the panel can explain: the picked test digit and a typical test digit of each class (when
-    this machine has the test images), your own (drawn or uploaded)."""
+    """The digits the panel can explain now: a typical test digit of each class and the picked one (when
+    this machine has the test images), your own (drawn or uploaded) when there is one."""
     found = {}
     images, _ = loaders.test_images(run.config.dataset)
     if images is not None and len(images) == len(run.latents["mean"]):
@@ -41,8 +41,8 @@ def candidates(run: Run) -> dict[str, np.ndarray]:
         for digit, code in generate.typical_codes(means, labels).items():
             row = int(np.flatnonzero((means == code).all(axis=1))[0])
             found[f"digit_{digit}"] = images[row] / 255.0
-    # Your own digit last, so it is not the default: its bound costs a fresh quadrature per drawing, where
-    # the test digits' are cached for every session (a hall uploading at once; tests/stress/load_sessions.py).
+    # Your own digit is not the default: its bound costs a fresh quadrature per drawing, where the test
+    # digits' are cached for every session (a hall uploading at once; tests/stress/load_sessions.py).
     own = st.session_state.get(own_digit.DIGIT_KEY)
     if own is not None and "digit" in own:
         found["own"] = own["digit"]
@@ -55,16 +55,18 @@ def bound_panel(info: catalog.RunInfo, run: Run) -> None:
         st.caption(t("bound.two_d_only"))
         return
     found = candidates(run)
-    if not found:
-        st.info(t("bound.no_digit"))
-        return
+    tests = [key for key in found if key.startswith("digit_")]  # none where the test images are missing
+    keys = tests + (["picked"] if tests else []) + ["own"]  # always offered: the choices stay put
     lang = language()  # bound now: a format_func may be called outside this script run
 
     def named(key: str) -> str:
         return t("walk.digit", lang, digit=key[6:]) if key.startswith("digit_") else t(f"walk.{key}", lang)
 
-    keys = list(found)
     choice = st.selectbox(t("bound.which"), keys, key=keyed("bound_digit"), format_func=named)
+    panels.reads(panels.BOUND, *({choice} & {"picked", "own"}))
+    if choice not in found:
+        st.info(t(f"walk.missing_{choice}"))
+        return
     digit = np.asarray(found[choice], np.float32).reshape(28, 28)
     shown = digit_figures(info.name, info.version, digit, hashlib.blake2b(digit.tobytes(), digest_size=16).hexdigest())
     numbers = shown["bound"]

@@ -1,8 +1,9 @@
 """The explorer's panels: two numbers make a digit, where the test digits land, the whole map decoded.
 
-The point (vae.ui.point) is shared by the pad, the map's marker and the grid's ring. The pad and
-the map live in one fragment, so a move the server hears (a release on the pad, a click or a box
-on the map) redraws both, and nothing else on the page.
+The point (vae.ui.point) is shared by the pad, the map's marker and the grid's ring; the own digit by
+the map's star, the walk and the bound. Each panel is a fragment of its own, keyed as vae.ui.panels
+names it, and a change reruns the panels that show it (vae.ui.panels.redraw): a release on the pad
+redraws the map and the grid, an upload its own panel and the map.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from vae import catalog, generate
 from vae.io import Run
 from vae.limits import Z_LIMIT
 from vae.pad import latent_pad
-from vae.ui import figures, loaders, own_digit, point, present, walk
+from vae.ui import figures, loaders, own_digit, panels, point, present, walk
 from vae.ui.bound_panel import bound_panel
 from vae.ui.i18n import message, t
 from vae.ui.own_digit import STAR_KEY
@@ -36,24 +37,47 @@ PAD_SIZE = 220  # the digit and the plane side by side beside the map on a 1280 
 TOOL_KEY = "_map_tool"  # the map's drag mode: "select" after a box, "zoom" after a click
 
 
-@st.fragment
 def point_panels(info: catalog.RunInfo) -> None:
-    """Sliders, digit and plane (left), the test set's codes with the point on them (right), your own digit
-    (below): one fragment, since each of them moves the point or the star the others show."""
-    run = loaders.run_of(info)
-    own_digit.refresh(info)
+    """Sliders, digit and plane (left), the test set's codes with the point on them (right), your own digit,
+    the walk and the bound (below): one fragment each, rerun together on a full run."""
+    own_digit.refresh(info)  # another run was picked (a full run): the own digit under its encoder
     if present.shows("point"):
         left, right = st.columns([5, 4], gap="medium")
         with left:
-            digit_panel(info, run)
+            pad_fragment(info)
         with right:
-            map_panel(info, run)
+            map_fragment(info)
     if present.shows("own"):
-        own_digit.own_digit_panel(info, run)
+        own_fragment(info)
     if present.shows("walk"):
-        walk.walk_panel(info, run)
+        walk_fragment(info)
     if present.shows("bound"):
-        bound_panel(info, run)
+        bound_fragment(info)
+
+
+@st.fragment(key=panels.PAD)
+def pad_fragment(info: catalog.RunInfo) -> None:
+    digit_panel(info, loaders.run_of(info))
+
+
+@st.fragment(key=panels.MAP)
+def map_fragment(info: catalog.RunInfo) -> None:
+    map_panel(info, loaders.run_of(info))
+
+
+@st.fragment(key=panels.OWN)
+def own_fragment(info: catalog.RunInfo) -> None:
+    own_digit.own_digit_panel(info, loaders.run_of(info))
+
+
+@st.fragment(key=panels.WALK)
+def walk_fragment(info: catalog.RunInfo) -> None:
+    walk.walk_panel(info, loaders.run_of(info))
+
+
+@st.fragment(key=panels.BOUND)
+def bound_fragment(info: catalog.RunInfo) -> None:
+    bound_panel(info, loaders.run_of(info))
 
 
 def digit_panel(info: catalog.RunInfo, run: Run) -> None:
@@ -63,17 +87,24 @@ def digit_panel(info: catalog.RunInfo, run: Run) -> None:
     if run.config.latent_dim == 2:
         latent_pad(
             run.model, z=point.here(), extent=Z_LIMIT, latents=run.latents["mean"], labels=run.latents["labels"],
-            key="pad", on_release=point.heard, size=0 if present.presenting() else PAD_SIZE, moves=point.moves(),
+            key="pad", on_release=heard, size=0 if present.presenting() else PAD_SIZE, moves=point.moves(),
             texts={name: t(f"digit.pad_{name}") for name in ("digit", "plane", "loading")},
         )  # fmt: skip
         present.caption(t("digit.pad_caption"))
     else:
         for key in point.Z_KEYS:
             st.session_state.setdefault(key, 0.0)
-        z1 = st.slider("z1", -Z_LIMIT, Z_LIMIT, step=0.1, key="z1", format="%.2f")
-        z2 = st.slider("z2", -Z_LIMIT, Z_LIMIT, step=0.1, key="z2", format="%.2f")
+        moved = {"on_change": panels.redraw, "args": ("moved",)}  # the digit here, the marker and the ring
+        z1 = st.slider("z1", -Z_LIMIT, Z_LIMIT, step=0.1, key="z1", format="%.2f", **moved)
+        z2 = st.slider("z2", -Z_LIMIT, Z_LIMIT, step=0.1, key="z2", format="%.2f", **moved)
         show(st, loaders.decode(info, [[z1, z2]])[0], t("digit.decoded", z1=z1, z2=z2))
     present.caption(t("digit.caption"))
+
+
+def heard(z: tuple[float, float]) -> None:
+    """The pad's release: the server takes the point the page shows, and the panels that show it follow."""
+    point.heard(z)
+    panels.redraw("heard")
 
 
 def map_panel(info: catalog.RunInfo, run: Run) -> None:
@@ -100,6 +131,7 @@ def map_selected(means: np.ndarray) -> None:
     point.on_map_select(means)
     event = st.session_state.get(fresh(point.MAP_KEY)) or {}
     st.session_state[TOOL_KEY] = "select" if (event.get("selection") or {}).get("box") else "zoom"
+    panels.redraw("moved", "picked")
 
 
 def session_scatter(info: catalog.RunInfo, run: Run, here: tuple[float, float], picked: int | None) -> go.Figure:
@@ -130,7 +162,7 @@ def picked_digit(info: catalog.RunInfo, run: Run, row: int) -> None:
     present.caption(t("map.blurrier"), c)
 
 
-@st.fragment
+@st.fragment(key=panels.GRID)
 def grid_panel(info: catalog.RunInfo) -> None:
     """The seed tutorial's picture: the plane decoded on an n x n grid, optionally read by a classifier."""
     st.subheader(t("grid.header"))

@@ -16,7 +16,7 @@ from vae import catalog
 from vae.drawpad import draw_pad
 from vae.io import Run
 from vae.limits import MAX_UPLOAD_MB, UPLOAD_EXTENSIONS, Z_LIMIT
-from vae.ui import board_send, loaders, point, present
+from vae.ui import board_send, loaders, panels, point, present
 from vae.ui.i18n import message, t
 from vae.ui.widgets import fresh, show
 
@@ -52,17 +52,16 @@ def forget_digit() -> None:
 def on_upload(info: catalog.RunInfo) -> None:
     """The uploader's callback: a new file is read, checked and encoded; removing it forgets the digit."""
     file = st.session_state.get(fresh(UPLOAD_KEY))
-    if file is None:
+    result = None if file is None else loaders.read_upload(file.file_id, file.getvalue())
+    if result is None or "error" in result:
         forget_digit()
-        return
-    result = loaders.read_upload(file.file_id, file.getvalue())
-    if "error" in result:
-        forget_digit()
-        st.session_state[DIGIT_KEY] = {"error": result["error"], "source": "upload"}
-        return
-    take_digit(info, result["digit"], "upload", result["notes"])
-    st.session_state[DIGIT_KEY]["original"] = result["original"]
-    st.session_state[SHOWN_KEY] = st.session_state.get(SHOWN_KEY, 0) + 1  # the pad shows the new upload
+        if result is not None:
+            st.session_state[DIGIT_KEY] = {"error": result["error"], "source": "upload"}
+    else:
+        take_digit(info, result["digit"], "upload", result["notes"])
+        st.session_state[DIGIT_KEY]["original"] = result["original"]
+        st.session_state[SHOWN_KEY] = st.session_state.get(SHOWN_KEY, 0) + 1  # the pad shows the new upload
+    panels.redraw("own")
 
 
 def move_to_digit() -> None:
@@ -70,6 +69,7 @@ def move_to_digit() -> None:
     star = st.session_state.get(STAR_KEY)
     if star is not None:
         point.move_to(float(star["mean"][0]), float(star["mean"][1]))
+        panels.redraw("moved")
 
 
 def on_drawing(info: catalog.RunInfo, digit: np.ndarray | None) -> None:
@@ -78,6 +78,7 @@ def on_drawing(info: catalog.RunInfo, digit: np.ndarray | None) -> None:
         forget_digit()
     else:
         take_digit(info, digit, "drawing")
+    panels.redraw("own")
 
 
 def pad_texts() -> dict[str, str]:

@@ -7,7 +7,7 @@ import streamlit as st
 
 from vae import catalog, generate
 from vae.io import Run
-from vae.ui import own_digit, point
+from vae.ui import own_digit, panels, point
 from vae.ui.i18n import keyed, language, t
 from vae.ui.widgets import fresh, show
 
@@ -15,9 +15,12 @@ PATH_KEY = "walk_path"  # (z_start, z_end) of the walk shown, for the map
 STEPS = (5, 20, 10)  # least, most, default
 
 
+CHOSEN_ONLY = ("point", "own", "picked")  # always offered, so the choices stay put as digits come and go
+
+
 def endpoints(run: Run) -> dict[str, np.ndarray]:
-    """What a walk can start or end at: a typical test digit of each class, the point, your digit, the
-    picked test digit. Keys are stable ids; labels come from the catalogue."""
+    """What a walk can start or end at now: a typical test digit of each class, the point, your digit and
+    the picked test digit when there are. Keys are stable ids; labels come from the catalogue."""
     means, labels = run.latents["mean"], run.latents["labels"]
     found = {f"digit_{d}": code[:2] for d, code in generate.typical_codes(means, labels).items()}
     found["point"] = np.array(point.here(), np.float32)
@@ -43,7 +46,7 @@ def walk_panel(info: catalog.RunInfo, run: Run) -> None:
         st.session_state.pop(PATH_KEY, None)
         return
     found = endpoints(run)
-    keys = list(found)
+    keys = [key for key in found if key.startswith("digit_")] + list(CHOSEN_ONLY)
     start_col, end_col, steps_col = st.columns([2, 2, 3])
     default_start, default_end = (
         keys.index("digit_4") if "digit_4" in found else 0,
@@ -54,9 +57,18 @@ def walk_panel(info: catalog.RunInfo, run: Run) -> None:
     def named(key: str) -> str:
         return label(key, lang)
 
-    start = start_col.selectbox(t("walk.from"), keys, default_start, key=fresh(keyed("walk_from")), format_func=named)
-    end = end_col.selectbox(t("walk.to"), keys, default_end, key=fresh(keyed("walk_to")), format_func=named)
-    steps = steps_col.slider(t("walk.steps"), *STEPS[:2], STEPS[2], key="walk_steps")
+    path = {"on_change": panels.redraw, "args": ("path",)}  # the strip here and the path on the map
+    start = start_col.selectbox(
+        t("walk.from"), keys, default_start, key=fresh(keyed("walk_from")), format_func=named, **path
+    )
+    end = end_col.selectbox(t("walk.to"), keys, default_end, key=fresh(keyed("walk_to")), format_func=named, **path)
+    steps = steps_col.slider(t("walk.steps"), *STEPS[:2], STEPS[2], key="walk_steps", **path)
+    panels.reads(panels.WALK, *({start, end} & set(CHOSEN_ONLY)))
+    missing = [key for key in (start, end) if key not in found]
+    if missing:
+        st.info(t(f"walk.missing_{missing[0]}"))
+        st.session_state.pop(PATH_KEY, None)
+        return
     z_start, z_end = found[start], found[end]
     st.session_state[PATH_KEY] = (z_start, z_end, steps)
     strip = generate.interpolate(run.model, z_start, z_end, steps)
