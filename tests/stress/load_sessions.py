@@ -18,7 +18,8 @@ concurrently (asyncio.gather), each at its own pace:
     check    after the moves, the map's caption (redrawn when the server takes a point)
              prints the server's point: it must equal the page's (nothing lost)
     upload   a synthetic digit PNG into the file uploader, wait for its code (printed in the rerun
-             that puts the star on the map); latency is wall clock from Python
+             that puts the star on the map); latency in the page's own clock, from just before
+             the file is set to the moment a MutationObserver sees the code
 
 Errors, which must all be 0: a digit not drawn or an upload not shown within --timeout
 seconds, a server point that differs from the page's after the moves, an exception element (stException) or a JavaScript error in any page, a
@@ -54,7 +55,7 @@ from benchmarks._browser import (  # noqa: E402
     PAD_STEP_DONE_JS,
     PAD_WATCH_JS,
 )
-from tests.appserver import AppServer, launch_chromium  # noqa: E402
+from tests.appserver import AppServer, cpu_seconds, launch_chromium  # noqa: E402
 from tests.helpers import digit_png, find_run  # noqa: E402
 from vae.ui.i18n import t  # noqa: E402
 
@@ -65,11 +66,22 @@ PAD_DRAWN_JS = """(n) => window.__keys[n - 1] !== undefined &&
   window.__padStats.drawnAt.some((t) => t >= window.__keys[n - 1])"""
 # Poll page conditions on a timer: the default, requestAnimationFrame, stalls in pages Chromium is not painting.
 POLL_MS = 50
-# The uploaded digit's 28 x 28 version has loaded (its caption is arg: the app's own text).
 # The upload's code, printed by the server in the same rerun that puts its star on the map (the chart
-# itself may not be drawn: plotly.js is left out by default, see above).
-UPLOAD_SHOWN_JS = """(prefix) => [...document.querySelectorAll('[data-testid="stMarkdownContainer"]')].some((e) =>
-  e.innerText.startsWith(prefix))"""
+# itself may not be drawn: plotly.js is left out by default, see above). A MutationObserver notes the
+# moment in the page's clock: polling the page from Playwright (an evaluate per 50 ms per page, with
+# innerText forcing a layout) cost twenty pages more CPU than the server's reruns did.
+WATCH_UPLOAD_JS = """(prefix) => {
+  window.__uploadShownAt = null;
+  const shown = () => [...document.querySelectorAll('[data-testid="stMarkdownContainer"]')].some((e) =>
+    e.textContent.startsWith(prefix));
+  const observer = new MutationObserver(() => {
+    if (shown()) { window.__uploadShownAt = performance.now(); observer.disconnect(); }
+  });
+  observer.observe(document.body, { childList: true, subtree: true, characterData: true });
+  return performance.now();
+}"""
+UPLOAD_SHOWN_JS = "() => window.__uploadShownAt !== null"
+UPLOAD_POLL_MS = 250  # how often Playwright asks whether the observer saw it: the latency comes from the page
 
 
 class Session:
@@ -122,15 +134,13 @@ class Session:
             self.errors.append(f"the server does not show the page's point {point} within {timeout_s:g} s")
 
     async def upload(self, png: bytes, timeout_s: float) -> None:
-        started = time.perf_counter()
+        started = await self.page.evaluate(WATCH_UPLOAD_JS, t("own.code", lang="en").split("{")[0])
         await self.page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
             files=[{"name": f"digit-{self.number}.png", "mimeType": "image/png", "buffer": png}]
         )
         try:
-            await self.page.wait_for_function(
-                UPLOAD_SHOWN_JS, arg=t("own.code", lang="en").split("{")[0], timeout=timeout_s * 1000, polling=POLL_MS
-            )
-            self.upload_s = time.perf_counter() - started
+            await self.page.wait_for_function(UPLOAD_SHOWN_JS, timeout=timeout_s * 1000, polling=UPLOAD_POLL_MS)
+            self.upload_s = (await self.page.evaluate("window.__uploadShownAt") - started) / 1000
         except PlaywrightError:
             self.errors.append(f"upload: no code (the star) within {timeout_s:g} s")
 
@@ -145,7 +155,12 @@ async def sample_rss(server: AppServer, peak: list[float], every: float = 0.25) 
         await asyncio.sleep(every)
 
 
-async def run(args: argparse.Namespace, server: AppServer) -> tuple[list[Session], float, float]:
+def browser_cpu_seconds(server: AppServer) -> float:
+    """CPU seconds of this script's other children (Playwright's driver and Chromium): the load test's own cost."""
+    return cpu_seconds(os.getpid()) - server.cpu_seconds() - time.process_time()
+
+
+async def run(args: argparse.Namespace, server: AppServer) -> tuple[list[Session], float, float, dict]:
     peak = [0.0]
     sampler = asyncio.create_task(sample_rss(server, peak))
     png = digit_png()
@@ -166,12 +181,13 @@ async def run(args: argparse.Namespace, server: AppServer) -> tuple[list[Session
             await session.upload(png, args.timeout)
             await session.check_page()
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), (server.cpu_seconds(), browser_cpu_seconds(server))
         await asyncio.gather(*(student(session) for session in sessions))
         busy_s = time.perf_counter() - started
+        cpu = {"server": server.cpu_seconds() - cpu[0], "browser": browser_cpu_seconds(server) - cpu[1]}
         await browser.close()
     sampler.cancel()
-    return sessions, busy_s, peak[0]
+    return sessions, busy_s, peak[0], cpu
 
 
 def load() -> str:
@@ -194,7 +210,7 @@ def main() -> None:
     print(f"run: {run_dir}; {args.sessions} sessions x {args.moves} moves + 1 upload; {load()} at start", flush=True)
     with AppServer(run_dir=run_dir) as server:
         idle = server.rss_mb()
-        sessions, busy_s, peak = asyncio.run(run(args, server))
+        sessions, busy_s, peak, cpu = asyncio.run(run(args, server))
         tracebacks = server.log.read_text(errors="replace").count("Traceback")
 
     errors = [f"session {s.number}: {e}" for s in sessions for e in s.errors]
@@ -219,6 +235,10 @@ def main() -> None:
     if len(uploads):
         p50, p95 = np.percentile(uploads, [50, 95])
         print(f"upload -> its code and star shown: {len(uploads)} of {args.sessions}, p50 {p50:.2f} s, p95 {p95:.2f} s")
+    print(
+        f"CPU seconds while the sessions ran: server {cpu['server']:.1f} ({cpu['server'] / args.sessions:.3f} per "
+        f"session), the load test's Chromium and driver {cpu['browser']:.1f} (on the same cores in this test)"
+    )
     print(f"server RSS (streamlit and children): {idle:.0f} MiB before the first page, peak {peak:.0f} MiB")
     sys.exit(1 if errors else 0)
 
