@@ -27,7 +27,7 @@ from filelock import FileLock, Timeout
 from vae import standby
 from vae.config import LR_SCHEDULES, VAEConfig
 from vae.io import write_status
-from vae.limits import MAX_EPOCHS, MAX_LATENT_DIM
+from vae.limits import FULL_DATA_RETRAIN, MAX_EPOCHS, MAX_LATENT_DIM, QUICK_RETRAIN
 from vae.messages import Message
 
 
@@ -136,10 +136,16 @@ def train(args: argparse.Namespace) -> int:
     return 0
 
 
+def warm_up() -> None:
+    """A waiting train.py's head start: the default model traced at the app's two retrain batch sizes."""
+    training = importlib.import_module("vae.training")
+    training.warm_up((FULL_DATA_RETRAIN.batch_size, QUICK_RETRAIN.batch_size))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == [standby.FLAG]:  # started ahead by vae.jobs.prepare: TensorFlow imported, then the job's arguments
-        argv = standby.wait_for_order(*argv[1:], warm_up=lambda: importlib.import_module("vae.training"))
+        argv = standby.wait_for_order(*argv[1:], warm_up=warm_up)
     args = parse_args(argv)
     try:
         return train(args)

@@ -48,3 +48,24 @@ def test_the_epoch_schedule_sets_the_learning_rate_and_the_kl_warmup():
     assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.002)
     training.apply_epoch_schedule(model, config, 0)
     assert float(model.kl_warmup.numpy()) == 0.5
+
+
+def test_a_model_built_ahead_trains_exactly_like_a_fresh_one():
+    job = VAEConfig(hidden=(16,), batch_size=64, epochs=2, kl_weight=2.0, lr=0.003)  # not the warm-up's weight
+    rng = np.random.default_rng(1)
+    images = rng.uniform(size=(640, 784)).astype(np.float32), rng.uniform(size=(100, 784)).astype(np.float32)
+
+    def one_epoch(model):  # each on its own datasets, as each job makes them: the same shuffle order
+        training.apply_epoch_schedule(model, job, 0)
+        training.run_epoch(model, training.make_datasets(job, *images, np.arange(100) % 10))
+        return model
+
+    fresh = one_epoch(training.new_model(job))
+    training.warm_up((job.batch_size,), VAEConfig(hidden=(16,)))  # what a waiting train.py does first
+    built_ahead = training.new_model(job)
+    assert not training._warm  # handed out once
+    assert built_ahead.kl_weight == 2.0 and float(built_ahead.kl_weight_variable.numpy()) == 2.0
+    one_epoch(built_ahead)
+    assert int(built_ahead.optimizer.iterations.numpy()) == 10  # 640 / 64: the warm-up's own steps forgotten
+    for ahead, now in zip(built_ahead.weights, fresh.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(ahead), np.asarray(now))

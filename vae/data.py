@@ -283,7 +283,8 @@ def load_split(
 
 def to_vectors(images: np.ndarray) -> np.ndarray:
     """uint8 (N, 28, 28) -> float32 (N, 784) in [0, 1], as the seed tutorial does."""
-    return (images.reshape(len(images), -1).astype(np.float32)) / 255.0
+    # one pass and one array (astype, then /, made two: 188 MB more to fault in for the training set)
+    return np.divide(images.reshape(len(images), -1), np.float32(255.0), dtype=np.float32)
 
 
 def load_vectors(

@@ -44,6 +44,7 @@ from vae.io import atomic_write_json, read_json
 from vae.losses import gaussian_log_density, kl_nats, reconstruction_nats
 
 CONFIDENT = 0.9  # softmax above this counts as "clearly a digit"
+IWAE_IMAGE_BATCH = 500  # images per IWAE pass (fewer for a large k: at most MAX_LOG_WEIGHTS log-weights)
 CHEAP_K = 10  # IWAE samples in the cheap evaluation train.py runs after every training: seconds, not minutes
 FULL_K = 1000
 EVALUATOR_KEYS = ("test", "iwae", "exact", "coverage", "foreign", "seconds", "test_images")
@@ -77,7 +78,10 @@ def negative_elbo(model, x: np.ndarray, batch_size: int = 1000, seed: int = 0) -
 
 
 def importance_weights_fn(model):
-    """A compiled (x (B,784), z_mean, z_log_var (B,d), eps (K,B,d)) -> log p(x,z) - log q(z|x), shape (K,B)."""
+    """A compiled (x (B,784), z_mean, z_log_var (B,d), eps (K,B,d)) -> log p(x,z) - log q(z|x), shape (K,B).
+    Built once per model and kept on it: a waiting train.py traces it ahead of its job (vae.training.warm_up)."""
+    if getattr(model, "_importance_weights", None) is not None:
+        return model._importance_weights
     d = model.latent_dim
 
     # XLA fuses the sampling, the 784-pixel likelihood and the sum into one kernel: fewer passes over memory.
@@ -97,11 +101,12 @@ def importance_weights_fn(model):
         log_px_z = -reconstruction_nats(tf.broadcast_to(x, tf.shape(logits)), logits)
         return log_px_z + _log_normal(z) - gaussian_log_density(z, z_mean, z_log_var)
 
+    model._importance_weights = log_weights
     return log_weights
 
 
 def iwae_nll(
-    model, x: np.ndarray, k: int = FULL_K, seed: int = 0, image_batch: int = 500, max_rows: int = MAX_ROWS
+    model, x: np.ndarray, k: int = FULL_K, seed: int = 0, image_batch: int = IWAE_IMAGE_BATCH, max_rows: int = MAX_ROWS
 ) -> dict[int, float]:
     """Importance-weighted NLL, nats per image, for k and each power of ten that divides it.
 

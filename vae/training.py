@@ -23,7 +23,7 @@ import keras
 import numpy as np
 
 from vae import data, evaluate, generate, io, snapshots
-from vae.config import VAEConfig
+from vae.config import N_PIXELS, VAEConfig
 from vae.messages import Message
 from vae.model import build_vae
 from vae.process import process_created
@@ -62,9 +62,54 @@ def load_datasets(config: VAEConfig, data_dir: str | None = None, start_epoch: i
 
 
 def new_model(config: VAEConfig, jit_compile: bool = True) -> keras.Model:
-    """A fresh compiled VAE, its initial weights fixed by config.seed (jit_compile=False: for benchmarks only)."""
+    """A fresh compiled VAE, its initial weights fixed by config.seed (jit_compile=False: for benchmarks only).
+    The model warm_up built ahead is handed out instead when it is the same network, reset to the very
+    state a fresh one starts in (tests/test_training.py trains both and compares the weights)."""
+    built = _warm.pop(_network(config), None) if jit_compile else None
+    if built is not None:
+        model, start = built
+        for variable, value in zip(model.variables, start, strict=True):
+            variable.assign(value)
+        for variable in model.optimizer.variables:  # Adam's step count and moments: zero, as when fresh
+            variable.assign(np.zeros(variable.shape, variable.dtype))
+        model.optimizer.learning_rate = config.lr
+        model.kl_weight = config.kl_weight
+        model.kl_weight_variable.assign(config.kl_weight)
+        return model
     keras.utils.set_random_seed(config.seed)
     return build_vae(config, jit_compile=jit_compile)
+
+
+# A model built and traced ahead by warm_up, by _network(config); new_model takes it (once).
+_warm: dict[tuple, tuple[keras.Model, list[np.ndarray]]] = {}
+
+
+def _network(config: VAEConfig) -> tuple:
+    """What fixes a built model's graph and its initial weights (the rest is set per run or per epoch)."""
+    return config.latent_dim, tuple(config.hidden), config.seed, config.code_consistency
+
+
+def warm_up(batch_sizes: tuple[int, ...], config: VAEConfig | None = None, data_dir: str | None = None) -> None:
+    """What a train.py waiting for its job does first (vae.standby): read the dataset, build the model
+    (train.py's defaults unless config says otherwise) and trace its training step at each of batch_sizes,
+    its test step, encoder, decoder and the evaluation after the last epoch, so that the job does not trace
+    them (benchmarks/retrain_pause.py)."""
+    config = config or VAEConfig()
+    try:
+        for split in ("train", "test"):
+            data.load_split(split, config.dataset, data_dir, download=False)  # the files into the page cache
+    except data.DataError:
+        pass  # nothing to read ahead: the job itself will say what is missing
+    model = new_model(config)
+    start = [np.array(variable) for variable in model.variables]
+    x = np.zeros((max(*batch_sizes, TEST_BATCH), N_PIXELS), np.float32)
+    for batch_size in batch_sizes:
+        model.fit(data.make_dataset(x[:batch_size], batch_size, shuffle=False), epochs=1, verbose=0)
+    model.evaluate(data.make_dataset(x[:TEST_BATCH], TEST_BATCH, shuffle=False), verbose=0)
+    model.encode(x[:2])
+    generate.sample_sheet(model, seed=config.seed)
+    evaluate.evaluate(model, x[: evaluate.IWAE_IMAGE_BATCH], cheap=True, log=lambda *_: None)
+    _warm[_network(config)] = (model, start)
 
 
 def epoch_lr(config: VAEConfig, epoch: int) -> float:
