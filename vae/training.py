@@ -104,7 +104,7 @@ def warm_up(batch_sizes: tuple[int, ...], config: VAEConfig | None = None, data_
     start = [np.array(variable) for variable in model.variables]
     x = np.zeros((max(*batch_sizes, TEST_BATCH), N_PIXELS), np.float32)
     for batch_size in batch_sizes:
-        model.fit(data.make_dataset(x[:batch_size], batch_size, shuffle=False), epochs=1, verbose=0)
+        model.fit(data.make_dataset(x[:batch_size], batch_size, shuffle=False), epochs=1, verbose=0, shuffle=False)
     model.evaluate(data.make_dataset(x[:TEST_BATCH], TEST_BATCH, shuffle=False), verbose=0)
     model.encode(x[:2])
     generate.sample_sheet(model, seed=config.seed)
