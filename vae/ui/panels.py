@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from vae.ui import present
+
 PAD, MAP, OWN, WALK, BOUND, GRID = "pad", "map", "own", "walk", "bound", "grid"
 SECTION = {PAD: "point", MAP: "point", OWN: "own", WALK: "walk", BOUND: "bound", GRID: "grid"}  # vae.ui.present
 # What each panel shows whatever the user chose in it. In the order they rerun: the walk before the map,
@@ -56,8 +58,6 @@ def affected(changed: set[str]) -> list[str]:
 def redraw(*changed: str) -> None:
     """From a widget callback: rerun only the panels that show what changed (those on screen now: the
     presenter view draws one section). Must be the callback's last statement: st.rerun ends it."""
-    from vae.ui import present  # imported here: present imports point, whose callbacks import this module
-
     panels = [panel for panel in affected(set(changed)) if present.shows(SECTION[panel])]
     if panels:
         st.rerun(panels)
