@@ -30,7 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from vae import evaluate, training  # noqa: E402
+from vae import evaluate, likelihood, training  # noqa: E402
 from vae.config import VAEConfig  # noqa: E402
 from vae.data import load_vectors  # noqa: E402
 from vae.generate import latent_map  # noqa: E402
@@ -62,7 +62,7 @@ def train_one(setting: Setting, kl_weight: float, x: np.ndarray, x_test: np.ndar
         "cpu": times[:, 1].sum(),
         "wall": times[:, 0].sum(),
         "val_loss": entry["val_loss"],
-        "neg_elbo": evaluate.negative_elbo(model, x_test, seed=0)["neg_elbo"],
+        "neg_elbo": likelihood.negative_elbo(model, x_test, seed=0)["neg_elbo"],
         "digits": digits_drawn(model),
     }
 

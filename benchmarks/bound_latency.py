@@ -11,7 +11,7 @@ Prints, in the same run:
               digit over every node would cost before any likelihood is computed
   check       the adaptive sum (vae.bound.SCAN_*) against the sum over every node of the default grid, on
               the same digits; and how many of them the panel refines on a fitted grid (vae.bound.located)
-  TF vs numpy the same full-grid quadrature for a batch of images, vae.evaluate's TensorFlow/XLA sum
+  TF vs numpy the same full-grid quadrature for a batch of images, vae.likelihood's TensorFlow/XLA sum
               against vae.bound's numpy one: why the evaluator keeps its own (--no-tf skips it)
 """
 
@@ -91,14 +91,14 @@ def main() -> None:
         import keras
 
         import vae.model  # noqa: F401  (registers the VAE class)
-        from vae import evaluate
+        from vae import likelihood
 
         keras_model = keras.models.load_model(run_dir / "model.keras", compile=False)
         batch = x[: args.tf_images]
-        evaluate.exact_nll(keras_model, batch[:10])  # XLA compiles outside the timing
-        tf_figure, tf_wall, _ = timed(evaluate.exact_nll, keras_model, batch)
+        likelihood.exact_nll(keras_model, batch[:10])  # XLA compiles outside the timing
+        tf_figure, tf_wall, _ = timed(likelihood.exact_nll, keras_model, batch)
         np_figure, np_wall, _ = timed(lambda: -rule.log_integral(bound.log_joint(model, batch, nodes)).mean())
-        print(f"\nfull-grid quadrature of {len(batch)} images: TensorFlow/XLA (vae.evaluate) {tf_wall:.1f} s, "
+        print(f"\nfull-grid quadrature of {len(batch)} images: TensorFlow/XLA (vae.likelihood) {tf_wall:.1f} s, "
               f"numpy (vae.bound) {np_wall:.1f} s: {np_wall / tf_wall:.1f}x; "
               f"figures {tf_figure['nll']:.4f} vs {np_figure:.4f} nats")  # fmt: skip
 

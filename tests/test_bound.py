@@ -182,20 +182,20 @@ def test_terms_are_ordered_on_test_digits(served, test_digits):
 
 def test_exact_nll_and_iwae_are_the_evaluators(served, test_digits):
     """The same quadrature rule as vae.evaluate (which sums in TensorFlow): the same image gives the same
-    figure; and the same draws give vae.evaluate's importance weights. A Keras model works as the numpy one."""
+    figure; and the same draws give vae.likelihood's importance weights. A Keras model works as the numpy one."""
     import keras
     import tensorflow as tf
 
     import vae.model  # noqa: F401  (registers the VAE class)
-    from vae import evaluate
+    from vae import likelihood
 
     keras_model = keras.models.load_model(DEFAULT_RUN / "model.keras", compile=False)
-    log_weights = evaluate.importance_weights_fn(keras_model)
+    log_weights = likelihood.importance_weights_fn(keras_model)
     eps = np.random.default_rng(0).standard_normal((500, 1, 2)).astype(np.float32)
     for x in test_digits[:3]:
         ours = digit_bound(served.model, x)
-        same_rule = -bound.integrate_one(served.model, x[None]).log_px  # the default grid, as evaluate's
-        assert same_rule == pytest.approx(evaluate.exact_nll(keras_model, x[None])["nll"], abs=0.05)
+        same_rule = -bound.integrate_one(served.model, x[None]).log_px  # the default grid, as vae.likelihood's
+        assert same_rule == pytest.approx(likelihood.exact_nll(keras_model, x[None])["nll"], abs=0.05)
         assert digit_bound(keras_model, x) == pytest.approx(ours, abs=1e-3)
         z_mean, z_log_var = keras_model.encoder(x[None], training=False)
         theirs = log_weights(tf.constant(x[None]), z_mean, z_log_var, tf.constant(eps)).numpy()[:, 0]
@@ -211,7 +211,7 @@ def test_a_narrow_posterior_is_integrated_on_a_fitted_grid_that_agrees_with_a_fi
     assert bound.integrate_one(served.model, narrow[None]).sd.min() < bound.REFINE_BELOW * bound.Quadrature().spacing
     fine = -bound.integrate_one(served.model, narrow[None], bound.Quadrature(grid=1200)).log_px
     assert digit_bound(served.model, narrow)["exact_nll"] == pytest.approx(fine, abs=0.1)
-    assert evaluate.EXACT_GRID == bound.Quadrature().grid
+    assert bound.EXACT_GRID == bound.Quadrature().grid == evaluate.EXACT_GRID
 
 
 def test_posterior_sums_to_one_and_its_mode_sits_in_q_where_q_fits(served, test_digits):

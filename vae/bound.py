@@ -304,7 +304,7 @@ def exact_posterior(
     The density is p(x|z) p(z) at the cell centres, normalised to sum to 1 over the grid (plot it
     as an image with density.T, z2 upwards). extent None: a square fitted around both q(z|x)'s
     3-sigma box and where the exact posterior lies, so either can be seen; a number: the square
-    [-extent, extent]^2, as vae.evaluate's. 2-D models only.
+    [-extent, extent]^2, as vae.likelihood's. 2-D models only.
     """
     model = numpy_model(model)
     require_2d(model)

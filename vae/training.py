@@ -22,7 +22,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from vae import data, evaluate, generate, io, snapshots
+from vae import data, evaluate, generate, io, likelihood, snapshots
 from vae.config import N_PIXELS, VAEConfig
 from vae.messages import Message
 from vae.model import build_vae
@@ -108,7 +108,7 @@ def warm_up(batch_sizes: tuple[int, ...], config: VAEConfig | None = None, data_
     model.evaluate(data.make_dataset(x[:TEST_BATCH], TEST_BATCH, shuffle=False), verbose=0)
     model.encode(x[:2])
     generate.sample_sheet(model, seed=config.seed)
-    evaluate.evaluate(model, x[: evaluate.IWAE_IMAGE_BATCH], cheap=True, log=lambda *_: None)
+    evaluate.evaluate(model, x[: likelihood.IWAE_IMAGE_BATCH], cheap=True, log=lambda *_: None)
     _warm[_network(config)] = (model, start)
 
 
