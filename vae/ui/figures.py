@@ -27,8 +27,11 @@ MARKER_NAME = "sliders"  # the trace the page moves on each step (session_scatte
 FONT = {"size": 14}
 
 
-def point_trace(x, y, name: str, mode: str = "markers", **style) -> go.Scatter:
-    return go.Scatter(x=np.atleast_1d(x), y=np.atleast_1d(y), name=name, mode=mode, hoverinfo="skip", **style)
+def point_trace(x, y, name: str, mode: str = "markers", webgl: bool = False, **style) -> go.Scatter | go.Scattergl:
+    """A marker or line that takes no hover. webgl: for one drawn over the WebGL cloud of test codes, since
+    plotly draws every WebGL trace above every SVG one (an SVG star sat hidden under the codes)."""
+    trace = go.Scattergl if webgl else go.Scatter
+    return trace(x=np.atleast_1d(x), y=np.atleast_1d(y), name=name, mode=mode, hoverinfo="skip", **style)
 
 
 def ellipse_xy(mean, log_var, sigmas: float = 1.0, points: int = 65) -> tuple[np.ndarray, np.ndarray]:
@@ -46,6 +49,8 @@ def codes_extent(*means: np.ndarray, floor: float = Z_LIMIT) -> float:
 
 
 def _set(fig: go.Figure, meta: str, x, y) -> None:
+    if not any(trace.meta == meta for trace in fig.data):  # update_traces would do nothing, silently
+        raise ValueError(f"the figure has no {meta!r} trace to place")
     fig.update_traces(x=np.atleast_1d(x), y=np.atleast_1d(y), selector=lambda trace: trace.meta == meta)
 
 
@@ -96,18 +101,19 @@ def scatter_figure(
         )  # fmt: skip
     if picked is not None:
         ring = {"size": 16, "symbol": "circle-open", "color": POINT_COLOUR, "line": {"width": 2}}
-        fig.add_trace(point_trace(means[picked, 0], means[picked, 1], t("figures.picked"), marker=ring))
-    # The star, its ellipse and the point are always there (empty when unused), so a new upload, drawing
-    # or step updates three small traces of the cached figure instead of rebuilding 10,000 points.
-    fig.add_trace(
-        point_trace([], [], t("figures.one_sigma"), "lines", line={"color": "black", "dash": "dot"}, meta="ellipse")
-    )
+        fig.add_trace(point_trace(means[picked, 0], means[picked, 1], t("figures.picked"), marker=ring, webgl=True))
+    # The walk's path, the star, its ellipse and the point are always there (empty when unused), so a new
+    # upload, drawing, walk or step updates small traces of the cached figure instead of rebuilding 10,000 points.
+    steps = {"line": {"color": "black", "dash": "dash", "width": 2}, "marker": {"size": 6, "color": "black"}}
+    fig.add_trace(point_trace([], [], t("figures.walk"), "lines+markers", webgl=True, meta="path", **steps))
+    ellipse = {"color": "black", "dash": "dot"}
+    fig.add_trace(point_trace([], [], t("figures.one_sigma"), "lines", webgl=True, line=ellipse, meta="ellipse"))
     style = {"size": 18, "symbol": "star", "color": STAR_COLOUR, "line": {"width": 1.5, "color": "black"}}
-    fig.add_trace(point_trace([], [], t("figures.your_digit"), marker=style, meta="star"))
+    fig.add_trace(point_trace([], [], t("figures.your_digit"), marker=style, webgl=True, meta="star"))
     halo = {"size": 22, "symbol": "x-thin", "line": {"width": 8, "color": "white"}}
-    fig.add_trace(point_trace([], [], "halo", marker=halo, showlegend=False, meta="halo"))
+    fig.add_trace(point_trace([], [], "halo", marker=halo, showlegend=False, webgl=True, meta="halo"))
     cross = {"size": 20, "symbol": "x-thin", "line": {"width": 4, "color": POINT_COLOUR}}
-    fig.add_trace(point_trace([], [], MARKER_NAME, marker=cross, showlegend=False, meta="point"))
+    fig.add_trace(point_trace([], [], MARKER_NAME, marker=cross, showlegend=False, webgl=True, meta="point"))
     place_overlays(fig, here, star)
     return plane_layout(fig, extent * 1.02, height)
 
