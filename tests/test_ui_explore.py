@@ -1,11 +1,22 @@
 """The explorer's walk and bound panels on the shipped default run, through AppTest."""
 
+import base64
+import json
+
+import numpy as np
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.helpers import ROOT
 from vae.ui import walk
+
+
+def plotly_values(field) -> np.ndarray:
+    """A trace's x or y as plotly.js receives it: a list, or a typed array (base64 bytes and a dtype)."""
+    if isinstance(field, dict):
+        return np.frombuffer(base64.b64decode(field["bdata"]), field["dtype"])
+    return np.asarray(field)
 
 
 @pytest.fixture
@@ -21,6 +32,9 @@ def test_the_walk_decodes_the_line_between_two_digits_and_draws_it_on_the_map(ex
     at.slider(key="walk_steps").set_value(7).run()
     start, end, steps = at.session_state[walk.PATH_KEY]
     assert steps == 7 and start.shape == end.shape == (2,)
+    spec = json.loads(next(chart for chart in at.get("plotly_chart") if chart.key == "scatter-0").proto.spec)
+    path = next(trace for trace in spec["data"] if trace.get("meta") == "path")
+    assert len(plotly_values(path["x"])) == 7  # the dashed line on the map, a marker per decoded step
     strip = next(image for image in at.image if any("7 steps" in caption for caption in image.captions))
     assert strip.value[0].startswith("data:image/png;base64,")
     at.selectbox(key="walk_from-en-0").set_value("point").run()
