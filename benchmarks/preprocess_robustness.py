@@ -25,34 +25,17 @@ from PIL import Image
 
 from benchmarks._browser import load_average
 from tests.helpers import (
+    PHOTO_FLAWS,
     ROOT,
     aligned_difference,
     arc,
     digit_photo,
     pad_drawing,
-    with_corner_shadow,
-    with_gradient,
-    with_ruled_lines,
-    with_specks,
 )
 from vae import images
 from vae.inference import CLASSIFIER_PATH, NumpyClassifier
 
 BASELINE = "53334d6"  # the last commit before the specification in vae/images.py
-FLAWS = {
-    "specks 2-6 px (6)": lambda photo, box: with_specks(photo, box),
-    "corner shadow 15 %": lambda photo, box: with_corner_shadow(photo, 0.15),
-    "corner shadow 25 %": lambda photo, box: with_corner_shadow(photo, 0.25, corner=(0, 1)),
-    "corner shadow 35 %": lambda photo, box: with_corner_shadow(photo, 0.35, corner=(1, 0)),
-    "lighting gradient 40 %": lambda photo, box: with_gradient(photo, 0.4),
-    "ruled paper, light lines": lambda photo, box: with_ruled_lines(photo, box, 0.15),
-    "ruled paper, dark lines": lambda photo, box: with_ruled_lines(photo, box, 0.3),
-    "all of them": lambda photo, box: with_ruled_lines(
-        with_gradient(with_corner_shadow(with_specks(photo, box), 0.25), 0.3), box, 0.3
-    ),
-    "ruled paper, dark lines through the digit": lambda photo, box: with_ruled_lines(photo, box, 0.3, True),
-    "beyond: a 6 px speck touching it": lambda photo, box: touching_speck(photo, box),
-}
 
 
 def touching_speck(photo: np.ndarray, box: tuple[int, int, int]) -> np.ndarray:
@@ -134,7 +117,7 @@ def main() -> None:
         photos = [digit_photo(digit, side, seed=i) for i, digit in enumerate(digits)]
         header = "".join(f" | {name:>24s}" for name in implementations)
         print(f"{side} x {side} px{' ' * 30}{header}")
-        rows = {"clean": lambda photo, box: photo, **FLAWS}
+        rows = {"clean": lambda photo, box: photo, **PHOTO_FLAWS}
         timings = {name: [] for name in implementations}
         clean = {}
         for flaw, make in rows.items():

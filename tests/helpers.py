@@ -243,6 +243,23 @@ def with_ruled_lines(
     return out
 
 
+# The flaws of photos people take, as (photo, box) -> flawed photo: tests/test_images.py checks each against
+# the clean photo's 28x28 and benchmarks/preprocess_robustness.py prints the table of them.
+PHOTO_FLAWS = {
+    "specks 2-6 px": lambda photo, box: with_specks(photo, box),
+    "corner shadow 15 %": lambda photo, box: with_corner_shadow(photo, 0.15),
+    "corner shadow 25 %": lambda photo, box: with_corner_shadow(photo, 0.25, corner=(0, 1)),
+    "corner shadow 35 %": lambda photo, box: with_corner_shadow(photo, 0.35, corner=(1, 0)),
+    "lighting gradient 40 %": lambda photo, box: with_gradient(photo, 0.4),
+    "ruled paper, light lines": lambda photo, box: with_ruled_lines(photo, box, 0.15),
+    "ruled paper, dark lines": lambda photo, box: with_ruled_lines(photo, box, 0.3),
+    "ruled paper, dark lines through the digit": lambda photo, box: with_ruled_lines(photo, box, 0.3, True),
+    "all of them": lambda photo, box: with_ruled_lines(
+        with_gradient(with_corner_shadow(with_specks(photo, box), 0.25), 0.3), box, 0.3
+    ),
+}
+
+
 def aligned_difference(a: np.ndarray, b: np.ndarray) -> float:
     """Mean absolute difference of two 28x28s at the best one-pixel shift: centring rounds to whole pixels."""
     shifts = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]

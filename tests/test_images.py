@@ -9,15 +9,12 @@ import pytest
 from PIL import Image
 
 from tests.helpers import (
+    PHOTO_FLAWS,
     aligned_difference,
     arc,
     digit_photo,
     draw_digit,
     pad_drawing,
-    with_corner_shadow,
-    with_gradient,
-    with_ruled_lines,
-    with_specks,
 )
 from tests.upload_files import exif_rotated_jpeg, nasty_corpus
 from vae.images import ImageError, area_weights, digit_from_upload, preprocess_digit
@@ -157,28 +154,15 @@ SOURCES = {  # digits as a pen draws them, white on black
     "0": pad_drawing([arc(140, 140, 60, 95)]),
     "2": pad_drawing([[*arc(140, 95, 55, 50, 180, 380), (80, 230), (210, 230)]]),
 }
-FLAWS = {
-    "specks 2-6 px": lambda photo, box: with_specks(photo, box),
-    "corner shadow 15 %": lambda photo, box: with_corner_shadow(photo, 0.15),
-    "corner shadow 25 %": lambda photo, box: with_corner_shadow(photo, 0.25, corner=(0, 1)),
-    "corner shadow 35 %": lambda photo, box: with_corner_shadow(photo, 0.35, corner=(1, 0)),
-    "lighting gradient 40 %": lambda photo, box: with_gradient(photo, 0.4),
-    "ruled paper, light lines": lambda photo, box: with_ruled_lines(photo, box, 0.15),
-    "ruled paper, dark lines": lambda photo, box: with_ruled_lines(photo, box, 0.3),
-    "ruled paper, dark lines through the digit": lambda photo, box: with_ruled_lines(photo, box, 0.3, True),
-    "all of them": lambda photo, box: with_ruled_lines(
-        with_gradient(with_corner_shadow(with_specks(photo, box), 0.25), 0.3), box, 0.3
-    ),
-}
 
 
 @pytest.mark.parametrize("side", [160, 400, 1000])
-@pytest.mark.parametrize("flaw", sorted(FLAWS))
+@pytest.mark.parametrize("flaw", sorted(PHOTO_FLAWS))
 def test_a_flawed_photo_gives_the_clean_photos_digit(flaw, side):
     for name, source in SOURCES.items():
         photo, box = digit_photo(source, side)
         clean = preprocess_digit(as_image(photo))
-        flawed = preprocess_digit(as_image(np.clip(FLAWS[flaw](photo, box), 0, 1)))
+        flawed = preprocess_digit(as_image(np.clip(PHOTO_FLAWS[flaw](photo, box), 0, 1)))
         difference = aligned_difference(flawed, clean)
         assert difference <= PHOTO_TOLERANCE, f"a {name} at {side} px with {flaw}: {difference:.3f}"
 
