@@ -67,8 +67,9 @@ def replay_figure(
             )  # fmt: skip
     extent = replay_extent(runs)
     axis = {"range": [-extent, extent], "zeroline": False}
-    fig.update_xaxes(axis | {"title": "z1"})
-    fig.update_yaxes(axis | {"title": "z2", "scaleanchor": "x"})
+    # "domain": a wide chart narrows each panel to a square instead of widening z1's range past the codes
+    fig.update_xaxes(axis | {"title": "z1", "constrain": "domain"})
+    fig.update_yaxes(axis | {"title": "z2", "scaleanchor": "x", "constrain": "domain"})
     fig.update_layout(
         height=height, margin={"l": 10, "r": 10, "t": 60, "b": 10}, font=FONT, uirevision="replay",
         legend={"orientation": "h", "y": -0.2, "title": {"text": t("figures.digit")}, "itemsizing": "constant"},
