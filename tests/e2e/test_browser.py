@@ -84,14 +84,15 @@ def upload(page, name: str, data: bytes, mime: str = "image/png") -> None:
     )
 
 
-# Plotly keeps its axes on the chart's <div>: l2p/p2l convert between data and pixel coordinates.
+# Plotly keeps its axes on the chart's <div>: l2p/p2l convert between data and pixels from the axis's own
+# start (_offset: the margin, plus the inset of an axis constrained to a square domain).
 DATA_TO_SCREEN_JS = """(gd, [x, y]) => {
   const L = gd._fullLayout, box = gd.getBoundingClientRect();
-  return [box.left + L._size.l + L.xaxis.l2p(x), box.top + L._size.t + L.yaxis.l2p(y)];
+  return [box.left + L.xaxis._offset + L.xaxis.l2p(x), box.top + L.yaxis._offset + L.yaxis.l2p(y)];
 }"""
 SCREEN_TO_DATA_JS = """(gd, [px, py]) => {
   const L = gd._fullLayout, box = gd.getBoundingClientRect();
-  return [L.xaxis.p2l(px - box.left - L._size.l), L.yaxis.p2l(py - box.top - L._size.t)];
+  return [L.xaxis.p2l(px - box.left - L.xaxis._offset), L.yaxis.p2l(py - box.top - L.yaxis._offset)];
 }"""
 # The test digit farthest from the origin within |z| < 3.5: a dot alone in its neighbourhood, so a click there
 # cannot pick up a neighbour instead.

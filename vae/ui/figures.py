@@ -123,7 +123,7 @@ def plane_layout(fig: go.Figure, edge: float, height: int) -> go.Figure:
     digit legend under the plot (where the toolbar cannot cover it)."""
     for r in (1, 2):
         fig.add_shape(type="circle", x0=-r, y0=-r, x1=r, y1=r, line={"color": "grey", "dash": "dash", "width": 1})
-    axis = {"range": [-edge, edge], "zeroline": False}
+    axis = {"range": [-edge, edge], "zeroline": False, "constrain": "domain"}  # a square plane, neither range widened
     fig.update_layout(
         height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, uirevision="keep", font=FONT,
         xaxis=axis | {"title": "z1"}, yaxis=axis | {"title": "z2", "scaleanchor": "x"},
