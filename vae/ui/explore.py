@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from vae import catalog, generate
+from vae import catalog
 from vae.io import Run
 from vae.limits import Z_LIMIT
 from vae.pad import latent_pad
@@ -172,7 +172,7 @@ def grid_panel(info: catalog.RunInfo) -> None:
         present.caption(t("grid.caption", n=n, z=Z_LIMIT))
         png = loaders.grid_png(info.name, info.version, n)
         st.download_button(
-            t("grid.download"), slide_png(info, n), file_name=f"{info.name.replace('/', '-')}-grid{n}.png",
+            t("grid.download"), loaders.grid_slide_png(info.name, info.version, n), file_name=f"{info.name.replace('/', '-')}-grid{n}.png",
             mime="image/png", key="grid_download",
         )  # fmt: skip
         show_map = st.toggle(t("grid.classifier_toggle"), key="digit_map")
@@ -187,8 +187,3 @@ def grid_panel(info: catalog.RunInfo) -> None:
             else:
                 fig.add_trace(figures.digit_map_trace(labels, n))
         st.plotly_chart(fig, key="grid", config={"displaylogo": False})
-
-
-def slide_png(info: catalog.RunInfo, n: int) -> bytes:
-    """The grid for a slide: each 28 px cell upscaled 4x, with the z values along the edges."""
-    return generate.grid_slide_png(loaders.grid_images(info.name, info.version, n), n, Z_LIMIT)

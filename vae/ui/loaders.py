@@ -46,6 +46,13 @@ def grid_png(name: str, version: tuple, n: int) -> bytes:
     return generate.to_png(grid_images(name, version, n))
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def grid_slide_png(name: str, version: tuple, n: int) -> bytes:
+    """The grid for a slide: each 28 px cell upscaled 4x, with the z values along the edges. Cached: the grid
+    panel reruns with every move of the point (its ring), which does not change this picture."""
+    return generate.grid_slide_png(grid_images(name, version, n), n, Z_LIMIT)
+
+
 @st.cache_resource(show_spinner=False)
 def test_images(dataset: str) -> tuple[np.ndarray | None, str]:
     """The test images behind latents.npz, if this machine has them: (images, "") or (None, why not: a
