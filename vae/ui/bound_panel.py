@@ -10,7 +10,7 @@ import streamlit as st
 
 from vae import bound, catalog, generate
 from vae.io import Run
-from vae.ui import loaders, own_digit, panels, point, present
+from vae.ui import loaders, own_digit, panels, point, present, walk
 from vae.ui.bound_figure import bound_line, posterior_figure
 from vae.ui.i18n import keyed, language, t
 from vae.ui.widgets import show
@@ -60,7 +60,7 @@ def bound_panel(info: catalog.RunInfo, run: Run) -> None:
     lang = language()  # bound now: a format_func may be called outside this script run
 
     def named(key: str) -> str:
-        return t("walk.digit", lang, digit=key[6:]) if key.startswith("digit_") else t(f"walk.{key}", lang)
+        return walk.label(key, lang)
 
     choice = st.selectbox(t("bound.which"), keys, key=keyed("bound_digit"), format_func=named)
     panels.reads(panels.BOUND, *({choice} & {"picked", "own"}))
