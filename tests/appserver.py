@@ -10,6 +10,7 @@ Chromium opens the page everywhere.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -172,6 +173,19 @@ class AppServer:
 
     def log_tail(self, chars: int = 3000) -> str:
         return self.log.read_text(errors="replace")[-chars:]
+
+
+async def sample_peak_rss(server: AppServer, peak: list[float], every: float = 0.25) -> None:
+    """Until cancelled (a load script's task): the server's largest resident memory so far, in peak[0]."""
+    while True:
+        peak[0] = max(peak[0], server.rss_mb())
+        await asyncio.sleep(every)
+
+
+async def page_exceptions(page) -> list[str]:
+    """What Streamlit shows as an exception in an async Playwright page, one error line each."""
+    texts = await page.locator('[data-testid="stException"]').all_inner_texts()
+    return [f"exception element: {text[:200]}" for text in texts]
 
 
 def launch_chromium(playwright, *args: str):

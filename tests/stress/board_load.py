@@ -53,7 +53,7 @@ from playwright.async_api import Error as PlaywrightError  # noqa: E402
 from playwright.async_api import async_playwright  # noqa: E402
 
 from tests import board_page as bp  # noqa: E402
-from tests.appserver import AppServer, launch_chromium  # noqa: E402
+from tests.appserver import AppServer, launch_chromium, page_exceptions, sample_peak_rss  # noqa: E402
 from tests.helpers import arc, digit_png, find_run  # noqa: E402
 from tests.pg_cluster import throwaway_cluster  # noqa: E402
 from vae.board import DEFAULT_BOARD, URL_ENV, Board  # noqa: E402
@@ -153,20 +153,13 @@ class Student:
             next_at = max(next_at + interval, pressed + BOARD_MIN_SECONDS_BETWEEN + SPACING_MARGIN_S)
 
     async def check_page(self) -> None:
-        exceptions = await self.page.locator('[data-testid="stException"]').all_inner_texts()
-        self.errors += [f"exception element: {text[:200]}" for text in exceptions]
-
-
-async def sample(server: AppServer, peak: list[float], every: float = 0.25) -> None:
-    while True:
-        peak[0] = max(peak[0], server.rss_mb())
-        await asyncio.sleep(every)
+        self.errors += await page_exceptions(self.page)
 
 
 async def hall(args: argparse.Namespace, server: AppServer) -> dict:
     figures: dict = {"rss_before": server.rss_mb()}
     peak = [figures["rss_before"]]
-    sampler = asyncio.create_task(sample(server, peak))
+    sampler = asyncio.create_task(sample_peak_rss(server, peak))
     async with async_playwright() as pw:
         projector = await launch_chromium(pw, *CHROMIUM_ARGS)
         before = set(descendants())

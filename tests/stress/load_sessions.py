@@ -55,7 +55,7 @@ from benchmarks._browser import (  # noqa: E402
     PAD_STEP_DONE_JS,
     PAD_WATCH_JS,
 )
-from tests.appserver import AppServer, cpu_seconds, launch_chromium  # noqa: E402
+from tests.appserver import AppServer, cpu_seconds, launch_chromium, page_exceptions, sample_peak_rss  # noqa: E402
 from tests.helpers import digit_png, find_run  # noqa: E402
 from vae.ui.i18n import t  # noqa: E402
 
@@ -68,8 +68,8 @@ PAD_DRAWN_JS = """(n) => window.__keys[n - 1] !== undefined &&
 POLL_MS = 50
 # The upload's code, printed by the server in the same rerun that puts its star on the map (the chart
 # itself may not be drawn: plotly.js is left out by default, see above). A MutationObserver notes the
-# moment in the page's clock: polling the page from Playwright (an evaluate per 50 ms per page, with
-# innerText forcing a layout) cost twenty pages more CPU than the server's reruns did.
+# moment in the page's clock: polling every page from Playwright, with innerText forcing a layout each
+# time, cost the pages more CPU than the server spent (benchmarks/README.md, this script's row).
 WATCH_UPLOAD_JS = """(prefix) => {
   window.__uploadShownAt = null;
   const shown = () => [...document.querySelectorAll('[data-testid="stMarkdownContainer"]')].some((e) =>
@@ -145,14 +145,7 @@ class Session:
             self.errors.append(f"upload: no code (the star) within {timeout_s:g} s")
 
     async def check_page(self) -> None:
-        exceptions = await self.page.locator('[data-testid="stException"]').all_inner_texts()
-        self.errors += [f"exception element: {text[:200]}" for text in exceptions]
-
-
-async def sample_rss(server: AppServer, peak: list[float], every: float = 0.25) -> None:
-    while True:
-        peak[0] = max(peak[0], server.rss_mb())
-        await asyncio.sleep(every)
+        self.errors += await page_exceptions(self.page)
 
 
 def browser_cpu_seconds(server: AppServer) -> float:
@@ -162,7 +155,7 @@ def browser_cpu_seconds(server: AppServer) -> float:
 
 async def run(args: argparse.Namespace, server: AppServer) -> tuple[list[Session], float, float, dict]:
     peak = [0.0]
-    sampler = asyncio.create_task(sample_rss(server, peak))
+    sampler = asyncio.create_task(sample_peak_rss(server, peak))
     png = digit_png()
     async with async_playwright() as pw:
         browser = await launch_chromium(pw)
