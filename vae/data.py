@@ -283,7 +283,7 @@ def load_split(
 
 def to_vectors(images: np.ndarray) -> np.ndarray:
     """uint8 (N, 28, 28) -> float32 (N, 784) in [0, 1], as the seed tutorial does."""
-    # one pass and one array (astype, then /, made two: 188 MB more to fault in for the training set)
+    # one pass and one array (astype, then /, made two, the second as large as the training set)
     return np.divide(images.reshape(len(images), -1), np.float32(255.0), dtype=np.float32)
 
 

@@ -101,7 +101,7 @@ def warm_up(batch_sizes: tuple[int, ...], config: VAEConfig | None = None, data_
     except data.DataError:
         pass  # nothing to read ahead: the job itself will say what is missing
     model = new_model(config)
-    start = [np.array(variable) for variable in model.variables]
+    start = [variable.numpy().copy() for variable in model.variables]
     x = np.zeros((max(*batch_sizes, TEST_BATCH), N_PIXELS), np.float32)
     for batch_size in batch_sizes:
         model.fit(data.make_dataset(x[:batch_size], batch_size, shuffle=False), epochs=1, verbose=0, shuffle=False)
