@@ -62,8 +62,9 @@ function keptParts(ink, width, height, threshold, rules, scratch) {
   const keep = new Uint8Array(parts.length + 1);
   const box = { top: height, bottom: -1, left: width, right: -1 };
   parts.forEach((part, c) => {
-    const gap = Math.max(part.top - m.bottom, m.top - part.bottom, part.left - m.right, m.left - part.right, 0);
-    if (c !== main && !(part.count >= rules.part_share * m.count && gap <= reach)) return;
+    const inside = part.top >= m.top - reach && part.bottom <= m.bottom + reach; // the main part's grown box
+    const near = inside && part.left >= m.left - reach && part.right <= m.right + reach;
+    if (c !== main && !(part.count >= rules.part_share * m.count && near)) return;
     keep[c + 1] = 1;
     box.top = Math.min(box.top, part.top);
     box.bottom = Math.max(box.bottom, part.bottom);
