@@ -3,7 +3,8 @@
 // arrive from Python as `rules`), and the encoder. Pure functions of typed arrays: node runs them in
 // tests/test_preprocess_parity.py against vae.preprocess_digit and model.encode.
 //
-// Steps P1-P3 (a photo's lighting) are Python's alone: a drawing on a clean canvas has none.
+// Steps P1-P4 (a photo's shrink, grayscale, lighting and thin lines) are photo.mjs's: a drawing on a
+// clean canvas needs none.
 // Ink values are float32 as in Python (a Float32Array), and every step computes in doubles, so the
 // two sides make the same comparisons.
 
