@@ -3,13 +3,16 @@
 MNIST digits are white on black, fitted into a 20x20 box keeping their aspect ratio, then
 placed in a 28x28 frame with their centre of mass at the centre. A photo or a drawing is none
 of that, so ``preprocess_digit`` redoes each step. The drawing pad does the same in the page
-(vae/static/digit.mjs, on every stroke update); tests/test_preprocess_parity.py runs both on
-one corpus. ``open_image`` turns untrusted upload bytes into a plain grayscale picture or
-refuses it with a message meant for the user.
+(vae/static/digit.mjs, on every stroke update; a picture opened on the pad goes through P1-P4 in the
+page too, vae/static/photo.mjs); tests/test_preprocess_parity.py and tests/test_photo_parity.py run
+both sides on one corpus. ``open_image`` turns untrusted upload bytes into a plain grayscale picture
+or refuses it with a message meant for the user. Names in capitals are fields of PhotoRules and DigitRules.
 
-The specification. Photos only (Python; a drawing on the pad's clean canvas is already an ink map):
+The specification. Photos only (a drawing on the pad's clean canvas is already an ink map):
 
-  P1. Grayscale in [0, 1], box-shrunk to at most WORK_SIDE pixels a side (``open_image``).
+  P1. Box-shrunk to at most WORK_SIDE pixels a side (Pillow's reduce: RGBA premultiplied), then
+      grayscale in [0, 1]: Pillow's convert("L") / 255, or with transparency the 0.299/0.587/0.114
+      weights, flattened onto the background the strokes stand out from (``open_image``).
   P2. Paper: the median of the border pixels. Light paper (> 0.5) means dark ink.
   P3. Lighting: the paper's brightness is estimated everywhere by a grey closing (light paper;
       a grey opening on dark paper) with a square window of FLATTEN_WINDOW times the longer
@@ -19,12 +22,19 @@ The specification. Photos only (Python; a drawing on the pad's clean canvas is a
       ink = pixels - paper (dark paper). Otherwise ink = paper - pixels or pixels - paper
       with the median paper of P2. Negative ink is 0.
   P4. Thin lines: ink whose Gaussian blur (sigma THIN_LINE_BLUR times the longer side, when that
-      is at least half a pixel) falls below INK_THRESHOLD times the blur's maximum is 0. A ruled line
-      or a hair averages away, a pen stroke does not (unless nothing else is left: a hairline
-      drawing is kept whole). On the pad's canvas (one pen, at least
-      6 px wide) this changes nothing: tests/test_preprocess_parity.py runs drawings through here.
+      is at least half a pixel) falls below INK_THRESHOLD times the blur's maximum is 0: beside a pen
+      stroke, a ruled line or a hair averages away. A drawing all in hairlines keeps them (the rule is
+      relative), and nothing is dropped where what would be left is fainter than MIN_PEAK. On the
+      pad's canvas (one pen, at least 6 px wide) P4 changes nothing.
 
-Both implementations, from an ink map I (float32, 0 = paper; the page: canvas alpha / 255).
+  The page decodes with the browser, and parts from Python's P1 on purpose there: it applies EXIF
+  orientation before the shrink (Python after: a rotated picture's partial boxes fall on other
+  edges), decodes a JPEG in full (Python at a reduced DCT scale, ``draft``), sees 8 bits a channel
+  (Python rescales a 16-bit picture to its own range), reads a canvas, which keeps colour premultiplied
+  (a semi-transparent pixel's colour comes back rounded), and takes an alpha channel that is 255
+  everywhere for an opaque picture (less than 1/255 apart).
+
+Both implementations, from an ink map I (float32, 0 = paper; a drawing in the page: canvas alpha / 255).
 Every step computes in float64 from the float32 values, so both sides make the same comparisons:
 
   1. peak = max(I). Below MIN_PEAK there is no digit.
@@ -59,11 +69,6 @@ from scipy import ndimage
 from vae.limits import MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, UPLOAD_FORMATS
 from vae.messages import Message, UserError
 
-WORK_SIDE = 512  # images are box-shrunk to this before any float work: a 20x20 digit needs no more
-FLATTEN_WINDOW = 0.25  # of the longer side: wider than any pen stroke, narrower than a shadow
-UNEVEN_PAPER = 0.05  # the border's paper estimate varies more than this: lighting to flatten
-THIN_LINE_BLUR = 1 / 200  # of the longer side: a ruled line's width on a photo of a page
-
 
 @dataclass(frozen=True)
 class DigitRules:
@@ -83,13 +88,29 @@ class DigitRules:
 RULES = DigitRules()
 
 
+@dataclass(frozen=True)
+class PhotoRules:
+    """The numbers of steps P1-P4 above; the page gets them from here too (vae/static/photo.mjs)."""
+
+    work_side: int = 512  # images are box-shrunk to this before any float work: a 20x20 digit needs no more
+    flatten_window: float = 0.25  # of the longer side: wider than any pen stroke, narrower than a shadow
+    uneven_paper: float = 0.05  # the border's paper estimate varies more than this: lighting to flatten
+    thin_line_blur: float = 1 / 200  # of the longer side: a ruled line's width on a photo of a page
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+PHOTO = PhotoRules()
+
+
 class ImageError(UserError, ValueError):
     """An upload that cannot become a digit; str(err) says why in English, its key in the page's language."""
 
 
 def open_image(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[Image.Image, list[Message]]:
     """Decode untrusted upload bytes to a grayscale image (mode 'F', values in [0, 1], at most
-    WORK_SIDE pixels a side); returns (image, notes for the user). Raises ImageError only."""
+    PHOTO.work_side pixels a side); returns (image, notes for the user). Raises ImageError only."""
     if not data:
         raise ImageError("images.empty", "The file is empty.")
     if len(data) > max_bytes:
@@ -111,7 +132,7 @@ def open_image(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[Image.Im
                 )
                 image.seek(0)
             if image.format in ("JPEG", "MPO"):  # MPO: a phone's JPEG with extra pictures
-                image.draft(image.mode, (WORK_SIDE, WORK_SIDE))  # libjpeg decodes at 1/2..1/8 scale
+                image.draft(image.mode, (PHOTO.work_side, PHOTO.work_side))  # libjpeg decodes at 1/2..1/8 scale
             if image.width * image.height > MAX_UPLOAD_PIXELS:
                 raise ImageError(
                     "images.too_many_pixels",
@@ -136,7 +157,7 @@ def open_image(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[Image.Im
         ) from None
 
 
-def shrink(image: Image.Image, side: int = WORK_SIDE) -> Image.Image:
+def shrink(image: Image.Image, side: int = PHOTO.work_side) -> Image.Image:
     """Box-average an image down to at most ``side`` pixels a side, in its own mode where Pillow can.
 
     Box averaging keeps a thin stroke as a fainter line; nearest-neighbour (all Pillow offers for
@@ -203,17 +224,17 @@ def ink_map(pixels: np.ndarray) -> np.ndarray:
     border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
     paper = float(np.median(border))
     light = paper > 0.5
-    window = max(3, round(FLATTEN_WINDOW * max(pixels.shape)))
+    window = max(3, round(PHOTO.flatten_window * max(pixels.shape)))
     estimate = (ndimage.grey_closing if light else ndimage.grey_opening)(pixels, size=(window, window))
     edge = np.concatenate([estimate[0], estimate[-1], estimate[:, 0], estimate[:, -1]])
-    if float(edge.max() - edge.min()) <= UNEVEN_PAPER:
+    if float(edge.max() - edge.min()) <= PHOTO.uneven_paper:
         ink = (paper - pixels) if light else (pixels - paper)
     elif light:  # reflected light: paper and ink darken by the same factor in a shadow
         ink = 1.0 - pixels / np.maximum(estimate, 1e-3)
     else:
         ink = pixels - estimate
     ink = np.clip(ink, 0.0, None).astype(np.float32)
-    sigma = THIN_LINE_BLUR * max(pixels.shape)
+    sigma = PHOTO.thin_line_blur * max(pixels.shape)
     if sigma >= 0.5:  # P4; on smaller pictures a line is as wide as a stroke
         blurred = ndimage.gaussian_filter(ink, sigma)
         thin = blurred < RULES.ink_threshold * blurred.max()
