@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,12 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "failed"
         reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
         report.longrepr = f"skipped in CI, which must run every test: {reason}"
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    """node, which runs the page's JavaScript modules against the Python they mirror."""
+    path = shutil.which("node")
+    if path is None:
+        skip_or_fail("node is not installed: the page's JavaScript cannot be checked against Python")
+    return path

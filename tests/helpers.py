@@ -28,6 +28,12 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[1]  # the checkout: where `streamlit run app.py` and train.py run
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TINY_RUN_ARGS = ("--subset", "2000", "--epochs", "2")  # the smallest training that still behaves like a real one
+# The page's copies of the preprocessing and the encoder against Python's (tests/test_preprocess_parity.py,
+# tests/test_photo_parity.py, tests/e2e/test_browser.py): codes per coordinate, what the drawing issue asks of
+# the two sides; 28x28 pixels, where both do the same float arithmetic and only summation orders differ.
+CODE_TOLERANCE = 0.02
+PIXEL_TOLERANCE = 1e-5
+DEFAULT_MODEL = ROOT / "pretrained" / "elbo-kl1" / "model.keras"  # the shipped default run's model
 
 
 def skip_or_fail(reason: str) -> NoReturn:
@@ -181,6 +187,35 @@ def arc(cx: float, cy: float, rx: float, ry: float, start: float = 0, end: float
     """Points along an ellipse's arc (degrees, clockwise on screen), for pad_drawing's strokes."""
     angles = np.radians(np.linspace(start, end, n))
     return [(cx + rx * np.cos(a), cy + ry * np.sin(a)) for a in angles]
+
+
+# ----------------------------------------------------------------- what the drawing pad's page sends, in AppTest
+
+
+def page_digit(**drawing) -> list[float]:
+    """The 784 numbers the pad sends for a digit picture opened on it (or drawn): its 28x28 after the
+    preprocessing, rounded as the page rounds them."""
+    from vae.images import preprocess_digit
+
+    return [round(float(v), 6) for v in preprocess_digit(draw_digit(**drawing)).ravel()]
+
+
+def send_to_pad(at, state: dict | None = None, trigger: dict | None = None, key: str = "draw-0"):
+    """What the pad's page sends (setStateValue's state, or a setTriggerValue event), as the browser sends
+    it: a widget state, so the pad's callbacks run. Pins AppTest and Streamlit internals (_tree, _run, the
+    trigger widget's id) on purpose: AppTest has no way to drive a custom component."""
+    import json
+
+    from streamlit.components.v2.bidi_component.main import _make_trigger_id
+
+    states = at._tree.get_widget_states()
+    widget = states.widgets.add()
+    pad_id = next(e.proto.id for e in at.get("bidi_component") if e.key == key)
+    if state is not None:
+        widget.id, widget.json_value = pad_id, json.dumps(state)
+    else:
+        widget.id, widget.json_trigger_value = _make_trigger_id(pad_id, "events"), json.dumps([trigger])
+    return at._run(states)
 
 
 # ----------------------------------------------------------------- photos of a digit, and what real photos add

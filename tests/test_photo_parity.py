@@ -9,16 +9,23 @@ must agree with Pillow's and scipy's on its own. The figures are printed (pytest
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 
 import numpy as np
-import pytest
 from PIL import Image
 from scipy import ndimage
 
-from tests.helpers import PHOTO_FLAWS, ROOT, arc, digit_photo, pad_drawing, skip_or_fail
-from tests.test_preprocess_parity import CODE_TOLERANCE, PIXEL_TOLERANCE, PRETRAINED
+from tests.helpers import (
+    CODE_TOLERANCE,
+    DEFAULT_MODEL,
+    PHOTO_FLAWS,
+    PIXEL_TOLERANCE,
+    ROOT,
+    arc,
+    digit_photo,
+    pad_drawing,
+    skip_or_fail,
+)
 from vae.images import PHOTO, RULES, ImageError, ink_map, preprocess_digit, shrink, to_grayscale
 from vae.inference import NumpyVAE
 from vae.packing import layers_of, pack_network
@@ -66,14 +73,6 @@ const results = manifest.jobs.map(({ kind, input, width, height, side, output })
 });
 console.log(JSON.stringify(results));
 """
-
-
-@pytest.fixture(scope="session")
-def node() -> str:
-    path = shutil.which("node")
-    if path is None:
-        skip_or_fail("node is not installed: the page's photo preprocessing cannot be checked against Python")
-    return path
 
 
 def run_node(node: str, jobs: list[dict], tmp_path, model=None) -> list[dict]:
@@ -185,9 +184,9 @@ def pictures(mnist: np.ndarray) -> dict[str, Image.Image]:
 def test_pictures_give_the_same_digit_and_code_in_the_page_as_in_python(node, tmp_path, mnist_dir):
     from vae import data
 
-    if not PRETRAINED.exists():
-        skip_or_fail(f"{PRETRAINED} is missing: the shipped pretrained run is needed")
-    model = NumpyVAE.load(PRETRAINED)
+    if not DEFAULT_MODEL.exists():
+        skip_or_fail(f"{DEFAULT_MODEL} is missing: the shipped pretrained run is needed")
+    model = NumpyVAE.load(DEFAULT_MODEL)
     corpus = pictures(data.load_split("test", download=False).images)
     answers = run_node(
         node, [{"kind": "picture", "input": rgba_of(image)} for image in corpus.values()], tmp_path, model
