@@ -11,9 +11,13 @@ ends, on Undo and on Clear, checks it here and keeps it in session state only:
 
 ``on_change(digit)`` runs before the rerun, like a widget callback (it may set st.session_state),
 with the checked 28x28, or None when the pad was cleared. Its code and reconstruction are
-``model.encode(digit.reshape(1, -1))`` and ``model.decode(mean)``, as for an upload.
-``shown=digit`` (with a new ``shown_version`` each time) puts a 28x28 on the pad, e.g. an
-upload's, which the page then encodes and draws the same way.
+``model.encode(digit.reshape(1, -1))`` and ``model.decode(mean)``.
+
+A picture opened on the pad (a button, or a file dropped on it) takes the same road: the browser
+decodes it, the page applies vae.images' whole specification (vae/static/photo.mjs, with the
+numbers of vae.images.PHOTO and RULES and the limits of vae.limits, shipped from here), and Python
+hears its 28x28 like a drawing's. The server never decodes the file, so no upload can reach an image
+parser on it; what arrives is checked as a drawing is (``digit_from_page``).
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ import numpy as np
 import streamlit as st
 
 from vae.config import IMAGE_SIZE, N_PIXELS
-from vae.images import RULES
+from vae.images import PHOTO, RULES
+from vae.limits import MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS, UPLOAD_EXTENSIONS, UPLOAD_FORMATS
 from vae.messages import UserError
 from vae.packing import bundle, packed_network, ship
+from vae.ui.i18n import t
 
 JS = bundle("drawpad.mjs")
 CSS = """
@@ -44,6 +50,8 @@ CSS = """
 .drawpad .seen, .drawpad .reconstruction { background: #000; }
 .drawpad figcaption, .drawpad .readout { font-size: 0.85rem; margin-top: 0.25rem; }
 .drawpad .readout { font-family: var(--st-code-font, monospace); }
+.drawpad .note { font-size: 0.85rem; margin-top: 0.5rem; max-width: 280px; }
+.drawpad .note.refused { color: var(--st-red-color, #d33); }
 """
 TEXTS = {
     "canvas": "draw a digit",  # the canvas's accessible name
@@ -54,7 +62,12 @@ TEXTS = {
     "plane": "latent plane: your digit's code, a star with its 1-sigma ellipse",
     "loading": "loading the model…",
     "empty": "draw a digit: its code appears here",
+    "open": "Open an image",
 }
+# What the page itself may have to say about a picture, by message key: vae.images raises the same keys with
+# these texts (the catalogue's "errors.images" section), with {placeholders} the page fills in.
+PICTURE_MESSAGES = ("images.empty", "images.too_large", "images.too_many_pixels", "images.unreadable",
+                    "images.no_digit", "images.transparent")  # fmt: skip
 # The canvas the model reads, whatever the pad's size on screen and the screen's pixel ratio: the work per
 # frame is fixed and small (a digit across most of the pad is ~100 px tall: 5 source pixels per output pixel).
 INK_SIDE = 140
@@ -94,8 +107,6 @@ def draw_pad(
     key: str = "draw_pad",
     extent: float = 3.0,
     on_change: Callable[[np.ndarray | None], None] | None = None,
-    shown: np.ndarray | None = None,
-    shown_version: int = 0,
     size: int = 280,
     texts: dict[str, str] | None = None,
     message: Callable[[DrawingError], str] = str,
@@ -104,10 +115,10 @@ def draw_pad(
 
     model: a vae.inference.NumpyVAE or a Keras vae.model.VAE (any latent_dim; the plane shows z1, z2).
     latents/labels: the test set's latent means and digit labels, drawn faintly behind the code.
-    on_change(digit): called when a stroke ends, on Undo or Clear (None), before the script reruns.
-    shown, shown_version: a 28x28 to put on the pad (an upload), applied when shown_version changes.
+    on_change(digit): called when a stroke ends, a picture is opened, on Undo or Clear (None), before the rerun.
     size: the pad's and the plane's side in CSS pixels; extent: the plane covers [-extent, extent]^2.
-    texts: replacements for TEXTS (translations); "canvas" must keep the word "draw" for screen readers.
+    texts: replacements for TEXTS (translations); "canvas" must keep the word "draw" for screen readers; and
+        the templates of PICTURE_MESSAGES (English from vae.ui.i18n's catalogue unless given).
     message: the text shown for a drawing refused on the server (a translation of the DrawingError).
     """
     encoder = packed_network(model, "encoder")
@@ -128,17 +139,26 @@ def draw_pad(
         "encoder": encoder[0],
         "decoder": decoder[0],
         "rules": RULES.to_json(),
+        "photo": PHOTO.to_json(),
+        "limits": {
+            "maxBytes": MAX_UPLOAD_BYTES,
+            "maxPixels": MAX_UPLOAD_PIXELS,
+            "formats": list(UPLOAD_FORMATS),
+            "accept": ",".join(f".{extension}" for extension in UPLOAD_EXTENSIONS),
+        },  # fmt: skip
         "ink": {"side": INK_SIDE, "pen": PEN},
         "extent": float(extent),
         "size": int(size),
-        "texts": TEXTS | (texts or {}),
+        "texts": TEXTS | picture_messages() | (texts or {}),
     }
-    if shown is not None:
-        pixels = np.clip(np.nan_to_num(np.asarray(shown, np.float32).reshape(-1)), 0, 1)
-        data["shown"] = {"version": int(shown_version), "pixels": np.round(pixels, 4).tolist()}
     with st.container(gap=None):
         result = _component(key=key, data=data, on_digit_change=changed, on_missing_change=lambda: None)
         ship(_component, {f"{key}-encoder": encoder, f"{key}-decoder": decoder}, missing=result.missing)
         if error_key in st.session_state:
             st.warning(st.session_state.pop(error_key))
     return st.session_state.get(digit_key)
+
+
+def picture_messages(lang: str = "en") -> dict[str, str]:
+    """The catalogue's templates of PICTURE_MESSAGES in lang, unformatted: the page fills them in."""
+    return {key: t(f"errors.{key}", lang=lang) for key in PICTURE_MESSAGES}

@@ -1,7 +1,10 @@
 """Every limit and fixed setting in one place: train.py, the job runner, the app and the board import them.
 
 A limit checked in the page is only a convenience; the server checks again with these same
-numbers (vae.jobs for retrains, vae.images for uploads, vae.board for submissions).
+numbers (vae.jobs for retrains, vae.board for submissions). A picture opened on the drawing pad is
+the exception: the page checks it and the server never receives the file, only its 28x28, which
+vae.drawpad checks as it checks a drawing; vae.images applies the same limits to files on the
+command line (vae.foreign, benchmarks).
 """
 
 from __future__ import annotations
@@ -49,11 +52,11 @@ FULL_DATA_RETRAIN = RetrainRecipe(batch_size=250, lr=0.002)
 # draw a few (benchmarks/batch_elbo.py --subset 10000; benchmarks/README.md). 50 divides the subsets offered.
 QUICK_RETRAIN = RetrainRecipe(batch_size=50, lr=0.003)
 
-# ------------------------------------------------------------------ uploads (app and vae.images)
+# ------------------------------------------------------------------ pictures (the drawing pad's page, vae.images)
 
 MAX_UPLOAD_MB = 5  # also .streamlit/config.toml's server.maxUploadSize (tests/test_limits.py checks they agree)
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
-UPLOAD_FORMATS = ("PNG", "JPEG", "BMP", "WEBP", "GIF")  # no other Pillow parser ever sees upload bytes
+UPLOAD_FORMATS = ("PNG", "JPEG", "BMP", "WEBP", "GIF")  # no other decoder, Pillow's or the browser's, sees a file
 UPLOAD_EXTENSIONS = ("png", "jpg", "jpeg", "bmp", "webp", "gif")
 MAX_UPLOAD_PIXELS = 12_000_000  # decompression bombs: refuse before decoding
 

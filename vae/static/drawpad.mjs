@@ -4,23 +4,45 @@
 // network.mjs): a server round trip per stroke update would be far slower than a frame. Python
 // hears the 28x28 (784 numbers, never the canvas) when a stroke ends, on Undo and on Clear.
 //
+// A picture (Open an image, or dropped on the pad) is decoded and made MNIST-like here too (photo.mjs:
+// its lighting flattened, specks dropped), shown on the pad and sent as a drawing is: the server never
+// decodes an image, and in a hall where everyone opens one at once each student's star is on their pad
+// without waiting for the server (tests/stress/load_sessions.py --moves 0).
+//
 // One st.components.v2 component, mounted in two roles by vae/drawpad.py:
 //   data = Uint8Array    -> a packed network (the encoder or the decoder), filed under its digest
 //   data = {encoder, decoder, rules, ...} -> the pad, which runs once both networks are here
 
 import { inkFromRGBA, makeEncoder, preprocess } from "./digit.mjs";
+import { digitFromPicture } from "./photo.mjs";
 import { awaitNetwork, makeDecoder, networkComponent } from "./network.mjs";
 import { planeBackground, planePixel } from "./plane.mjs";
 
 const IMAGE_SIZE = 28;
 const VIEW_SIZE = 100; // the 28x28 and the reconstruction: beside a 280 px pad and plane in 704 px (a centred page)
+// The first bytes of each format vae.limits.UPLOAD_FORMATS names: no other file reaches the browser's decoders.
+const SIGNATURES = {
+  PNG: [[0, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]]],
+  JPEG: [[0, [0xff, 0xd8, 0xff]]],
+  GIF: [[0, [0x47, 0x49, 0x46, 0x38]]],
+  BMP: [[0, [0x42, 0x4d]]],
+  WEBP: [[0, [0x52, 0x49, 0x46, 0x46]], [8, [0x57, 0x45, 0x42, 0x50]]],
+};
+export const formatOf = (head) =>
+  Object.keys(SIGNATURES).find((name) => SIGNATURES[name].every(([at, bytes]) => bytes.every((b, i) => head[at + i] === b))) ?? null;
+// A catalogue text with Python's placeholders ({name}, {name:.1f}) filled in.
+export const fill = (template, values = {}) =>
+  template.replace(/\{(\w+)(?::\.(\d+)f)?\}/g, (all, name, digits) =>
+    !(name in values) ? all : digits === undefined ? String(values[name]) : Number(values[name]).toFixed(Number(digits)));
 
 // Frames drawn in this page, read by benchmarks/stroke_latency.py (the page's own clock). Per frame:
 // latencyMs from the first pointer event handled since the last frame to all three views redrawn;
 // sinceEventMs the same from that event's timeStamp (when the browser received it); stageMs the steps.
-// Each list keeps its last 2,000 entries.
+// Each list keeps its last 2,000 entries. pictureShownAt: when the last picture opened was drawn with its
+// code (performance.now(); tests/stress/load_sessions.py reads it), pictureMs: file chosen to that moment.
 const stats = (globalThis.__drawpadStats = {
   frames: 0, latencyMs: [], sinceEventMs: [], stageMs: { paint: [], preprocess: [], encode: [], decode: [], views: [] }, sent: 0,
+  pictureShownAt: null, pictureMs: [],
 });
 const remember = (list, value) => {
   list.push(value);
@@ -33,7 +55,8 @@ function createPad(root) {
   wrapper.innerHTML = `
     <div class="draw-column">
       <canvas class="draw"></canvas>
-      <div class="buttons"><button type="button" class="undo"></button><button type="button" class="clear"></button></div>
+      <div class="buttons"><button type="button" class="undo"></button><button type="button" class="clear"></button><button type="button" class="open"></button><input type="file" class="file" hidden></div>
+      <div class="note" role="status" aria-live="polite"></div>
     </div>
     <div class="views">
       <figure><canvas class="seen" role="img"></canvas><figcaption class="seen-caption"></figcaption></figure>
@@ -56,11 +79,14 @@ function createPad(root) {
   const smallContext = small.getContext("2d");
   const pixels = smallContext.createImageData(IMAGE_SIZE, IMAGE_SIZE);
 
-  const pad = { size: 280, extent: 3, inkSide: 0, pen: 0, rules: null, texts: {}, digests: null, encode: null, decode: null, decoder: null, background: null, color: "#888" };
+  const pad = { size: 280, extent: 3, inkSide: 0, pen: 0, rules: null, photo: null, limits: null, texts: {}, digests: null, encode: null, decode: null, decoder: null, background: null, color: "#888" };
   let strokes = []; // each a flat list of x, y in ink pixels
   let activePointer = null;
-  let shown = null; // a 28x28 Python asked us to show (an upload), until the next stroke
-  let shownVersion = null;
+  let shown = null; // the 28x28 of a picture opened here, until the next stroke
+  let picture = null; // that picture as a canvas, shown on the pad in place of strokes
+  let openedAt = null; // performance.now() when that picture's file was chosen, until it is drawn
+  let waiting = null; // a file opened before the networks arrived
+  const note = $(".note");
   let framePending = false;
   let handledAt = null; // performance.now() and event.timeStamp of the first event since the last frame
   let eventAt = null;
@@ -78,6 +104,11 @@ function createPad(root) {
   function paintStrokes(context, scale) {
     context.setTransform(scale, 0, 0, scale, 0, 0);
     context.clearRect(0, 0, pad.inkSide, pad.inkSide);
+    if (picture !== null && context !== inkContext) { // the opened picture, fitted into the pad, grey as the model reads it
+      const fit = Math.min(pad.inkSide / picture.width, pad.inkSide / picture.height);
+      const [w, h] = [picture.width * fit, picture.height * fit];
+      context.drawImage(picture, (pad.inkSide - w) / 2, (pad.inkSide - h) / 2, w, h);
+    }
     Object.assign(context, { lineCap: "round", lineJoin: "round", lineWidth: pad.pen, strokeStyle: "#fff", fillStyle: "#fff" });
     for (const stroke of strokes) {
       context.beginPath();
@@ -169,6 +200,11 @@ function createPad(root) {
     readout.textContent = describe();
     pad.digit = digit;
     const done = performance.now();
+    if (openedAt !== null && code !== null) {
+      stats.pictureShownAt = done;
+      remember(stats.pictureMs, done - openedAt);
+      openedAt = null;
+    }
 
     stats.frames += 1;
     if (handledAt !== null) {
@@ -194,7 +230,7 @@ function createPad(root) {
   // Python hears the 28x28 only: each setStateValue costs a script rerun.
   function send() {
     if (framePending) update(); // the last points of the stroke, not the frame before them
-    const digit = strokes.length > 0 ? pad.digit : null;
+    const digit = strokes.length > 0 || shown !== null ? pad.digit : null;
     pad.setStateValue("digit", digit === null ? null : Array.from(digit, (v) => Math.round(v * 1e6) / 1e6));
     stats.sent += 1;
   }
@@ -209,7 +245,8 @@ function createPad(root) {
     event.preventDefault();
     activePointer = event.pointerId;
     drawCanvas.setPointerCapture(event.pointerId);
-    shown = null;
+    shown = picture = null;
+    say("");
     strokes.push(inkPoint(event));
     requestUpdate(event);
   });
@@ -234,14 +271,82 @@ function createPad(root) {
   });
   $(".clear").addEventListener("click", () => {
     strokes = [];
-    shown = null;
+    shown = picture = null;
+    say("");
     requestUpdate(null);
     send();
   });
 
-  // Called on every Streamlit rerun with the server's view: networks, rules, texts, an upload to show.
-  pad.update = ({ encoder, decoder, rules, ink: inkCanvas, extent, size, texts, shown: fromServer }) => {
-    pad.rules = rules;
+  // ---- a picture: decoded by the browser, checked against the server's limits, made MNIST-like here
+
+  function say(text, refused = false) {
+    note.textContent = text;
+    note.classList.toggle("refused", refused);
+  }
+  const refuse = (key, values) => say(fill(pad.texts[`images.${key}`] ?? key, values), true);
+
+  async function openPicture(file) {
+    const started = performance.now();
+    say("");
+    if (!pad.limits || !pad.encode) { // opened before the networks arrived: made as soon as they are here
+      waiting = file;
+      return say(pad.texts.loading);
+    }
+    const { maxBytes, maxPixels, formats } = pad.limits;
+    if (file.size === 0) return refuse("empty");
+    if (file.size > maxBytes) return refuse("too_large", { mb: file.size / 1e6, limit: maxBytes / 1e6 });
+    const format = formatOf(new Uint8Array(await file.slice(0, 12).arrayBuffer()));
+    if (!formats.includes(format)) return refuse("unreadable", { kind: file.type || "?" });
+    let bitmap;
+    try { // as stored: no colour management (Pillow applies none), EXIF orientation applied (Pillow's exif_transpose)
+      bitmap = await createImageBitmap(file, { colorSpaceConversion: "none", premultiplyAlpha: "none", imageOrientation: "from-image" });
+    } catch (error) {
+      return refuse("unreadable", { kind: `${format}: ${error.name}` });
+    }
+    const { width, height } = bitmap;
+    if (width * height > maxPixels) {
+      bitmap.close();
+      return refuse("too_many_pixels", { width, height, limit: maxPixels / 1e6 });
+    }
+    const canvas = new OffscreenCanvas(width, height);
+    const context = canvas.getContext("2d", { willReadFrequently: true });
+    context.drawImage(bitmap, 0, 0);
+    bitmap.close();
+    const made = digitFromPicture(context.getImageData(0, 0, width, height).data, width, height, pad.rules, pad.photo);
+    if (made.digit === null) return refuse("no_digit");
+    const { gray, width: w, height: h } = made.picture;
+    const view = new ImageData(w, h);
+    for (let p = 0; p < w * h; p++) {
+      view.data[4 * p] = view.data[4 * p + 1] = view.data[4 * p + 2] = Math.round(255 * gray[p]);
+      view.data[4 * p + 3] = 255;
+    }
+    picture = new OffscreenCanvas(w, h);
+    picture.getContext("2d").putImageData(view, 0, 0);
+    strokes = [];
+    shown = made.digit;
+    openedAt = started;
+    say(made.notes.map((key) => pad.texts[key] ?? key).join(" "));
+    requestUpdate(null);
+    send();
+  }
+
+  const input = $(".file");
+  $(".open").addEventListener("click", () => input.click());
+  input.addEventListener("change", () => {
+    const [file] = input.files;
+    input.value = ""; // the same file chosen again is a change again
+    if (file) openPicture(file);
+  });
+  drawCanvas.addEventListener("dragover", (event) => event.preventDefault());
+  drawCanvas.addEventListener("drop", (event) => {
+    event.preventDefault();
+    const [file] = event.dataTransfer.files;
+    if (file) openPicture(file);
+  });
+
+  // Called on every Streamlit rerun with the server's view: networks, rules, limits, texts.
+  pad.update = ({ encoder, decoder, rules, photo, limits, ink: inkCanvas, extent, size, texts }) => {
+    Object.assign(pad, { rules, photo, limits });
     if (inkCanvas.side !== pad.inkSide) { // strokes are kept in this canvas's pixels
       ink.width = ink.height = pad.inkSide = inkCanvas.side;
       inkValues = new Float32Array(pad.inkSide * pad.inkSide);
@@ -257,15 +362,12 @@ function createPad(root) {
     $(".reconstruction-caption").textContent = texts.reconstruction;
     $(".undo").textContent = texts.undo;
     $(".clear").textContent = texts.clear;
+    $(".open").textContent = texts.open;
+    input.accept = limits.accept;
     if (size !== pad.size || extent !== pad.extent) {
       Object.assign(pad, { size, extent });
       resize();
       if (pad.decoder) drawBackground();
-    }
-    if (fromServer && fromServer.version !== shownVersion) {
-      shownVersion = fromServer.version;
-      shown = Float32Array.from(fromServer.pixels);
-      strokes = [];
     }
     const digests = `${encoder} ${decoder}`;
     if (digests !== pad.digests) {
@@ -279,6 +381,8 @@ function createPad(root) {
         pad.decoder = decoderNet;
         drawBackground();
         requestUpdate(null);
+        if (waiting !== null) openPicture(waiting);
+        waiting = null;
       });
     }
     requestUpdate(null);

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from vae import catalog, data, generate, images, inference
+from vae import catalog, data, generate, inference
 from vae.io import Run, RunError, load_run
-from vae.limits import MAX_UPLOAD_BYTES, Z_LIMIT
+from vae.limits import Z_LIMIT
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
@@ -73,18 +73,6 @@ def encode_digit(info: catalog.RunInfo, digit: np.ndarray) -> dict:
         "log_var": log_var[0],
         "reconstruction": run.model.decode(mean).reshape(28, 28),
     }
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def read_upload(file_id: str, _data: bytes) -> dict:
-    """An uploaded file -> {"digit", "original", "notes"}, or {"error": message} for a bad file (notes and
-    message: vae.messages.Message, said in the session's language by i18n.message)."""
-    try:
-        digit, original, notes = images.digit_from_upload(_data, max_bytes=MAX_UPLOAD_BYTES)
-    except images.ImageError as err:
-        return {"error": err.message}
-    original.thumbnail((280, 280))
-    return {"digit": digit, "original": np.asarray(original, np.float32), "notes": notes}
 
 
 @st.cache_resource(show_spinner=False)
