@@ -13,7 +13,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests.helpers import digit_png, make_run
+from tests.helpers import make_run, page_digit, send_to_pad
 from vae import catalog, jobs
 from vae.ui import loaders, sidebar
 
@@ -171,13 +171,10 @@ def test_compare_view_shows_the_runs_side_by_side_on_shared_axes(app_roots):
     assert at.query_params["run"] == "runs/a"  # the run survives the page switch
 
 
-def test_an_uploaded_digit_is_encoded_and_can_move_the_sliders(app_roots):
+def test_a_digit_from_the_pad_is_encoded_and_can_move_the_sliders(app_roots):
     at = start_app(run="runs/a")
-    at.file_uploader(key="upload-0").set_value(("seven.png", digit_png(), "image/png")).run()
+    at = send_to_pad(at, {"digit": page_digit()})  # a picture opened on the pad: the page sends its 28x28
     no_errors(at)
-    assert "your image" in [c for image in at.image for c in image.captions]
-    drawn = json.loads(next(e.proto.json for e in at.get("bidi_component") if e.key == "draw-0"))
-    assert len(drawn["shown"]["pixels"]) == 784 and drawn["shown"]["version"] == 1  # the pad draws it too
     code = next(m.value for m in at.markdown if m.value.startswith("Code: z = ("))
     z1 = float(code.split("(")[1].split(" ")[0])
     assert at.session_state["star"]["mean"][0] == pytest.approx(z1, abs=0.006)  # the map's star
@@ -187,14 +184,16 @@ def test_an_uploaded_digit_is_encoded_and_can_move_the_sliders(app_roots):
 
 
 @pytest.mark.parametrize(
-    "payload, message",
-    [(b"this is not an image at all", "not a readable"), (b"", "empty"), (digit_png()[:100], "not a readable")],
+    "value, message",
+    [([0.5] * 783, "784 pixel values"), ("a picture, please", "784 pixel values"), ([7.0] * 784, "outside 0..1")],
 )
-def test_a_bad_upload_gets_a_message_in_the_page(app_roots, payload, message):
-    at = start_app(run="runs/a")
-    at.file_uploader(key="upload-0").set_value(("digit.png", payload, "image/png")).run()
+def test_a_hostile_value_from_the_pad_gets_a_message_and_loses_nothing(app_roots, value, message):
+    at = send_to_pad(start_app(run="runs/a"), {"digit": page_digit()})
+    star = at.session_state["star"]["mean"].copy()
+    at = send_to_pad(at, {"digit": value})
     assert not at.exception
-    assert len(at.error) == 1 and message in at.error[0].value
+    assert len(at.warning) == 1 and message in at.warning[0].value
+    assert at.session_state["star"]["mean"].tolist() == star.tolist()  # the last good digit is kept
     whole_page(at).slider(key="grid_n").set_value(12).run()  # and the app keeps working
     assert not at.exception and pad(at)["digest"]
 
@@ -307,13 +306,13 @@ def test_a_bad_point_in_the_link_is_ignored_with_a_note(app_roots, query):
 
 def test_the_reset_returns_the_page_to_its_start_without_a_reload(app_roots):
     at = start_app(run="runs/a")
-    at.file_uploader(key="upload-0").set_value(("seven.png", digit_png(), "image/png")).run()
+    send_to_pad(at, {"digit": page_digit()})
     select_on_map(at, {"points": [{"customdata": 3, "x": 0, "y": 0}]})
     assert at.session_state["star"] is not None and sliders(at) != (0.0, 0.0)
     whole_page(at).button(key="reset").click().run()
     no_errors(at)
     assert sliders(at) == (0.0, 0.0) and pad(at)["z"] == [0.0, 0.0] and "star" not in at.session_state
-    assert [u.key for u in at.file_uploader] == ["upload-1"] and not at.file_uploader[0].value  # emptied
+    assert [e.key for e in at.get("bidi_component") if e.key.startswith("draw-")] == ["draw-1"]  # a fresh pad
     assert "decoded from its mean code" not in [c for image in at.image for c in image.captions]  # nothing picked
 
 

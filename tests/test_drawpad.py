@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from vae.drawpad import TEXTS, DrawingError, digit_from_page
+from tests.helpers import send_to_pad
+from vae.drawpad import TEXTS, DrawingError, digit_from_page, picture_messages
 from vae.images import RULES
 from vae.packing import read_digest
 
@@ -83,18 +84,6 @@ def both_pads_app():
     draw_pad(model, latents=latents, labels=labels, key="draw")
 
 
-def upload_app():
-    import numpy as np
-    import streamlit as st
-
-    from tests.helpers import random_numpy_vae
-    from vae.drawpad import draw_pad
-
-    draw_pad(
-        st.cache_resource(lambda: random_numpy_vae())(), key="draw", shown=np.full((28, 28), 0.25), shown_version=3
-    )
-
-
 @pytest.fixture
 def app_test():
     """AppTest.from_function(app).run(); st.cache_resource survives AppTest instances: cleared around each test."""
@@ -110,19 +99,7 @@ def components(at: AppTest) -> dict:
 
 
 def send(at: AppTest, state: dict | None = None, trigger: dict | None = None) -> AppTest:
-    """What the page sends (setStateValue's state, or a setTriggerValue event), as the browser sends it: a
-    widget state, so the pad's callbacks run. Pins AppTest and Streamlit internals (_tree, _run, the trigger
-    widget's id) on purpose: AppTest has no way to drive a custom component."""
-    from streamlit.components.v2.bidi_component.main import _make_trigger_id
-
-    states = at._tree.get_widget_states()
-    widget = states.widgets.add()
-    pad_id = components(at)["draw"].id
-    if state is not None:
-        widget.id, widget.json_value = pad_id, json.dumps(state)
-    else:
-        widget.id, widget.json_trigger_value = _make_trigger_id(pad_id, "events"), json.dumps([trigger])
-    return at._run(states)
+    return send_to_pad(at, state, trigger, key="draw")
 
 
 def test_the_networks_travel_once_per_session_with_the_rules(app_test):
@@ -131,7 +108,8 @@ def test_the_networks_travel_once_per_session_with_the_rules(app_test):
     sent = components(at)
     assert list(sent) == ["draw", "draw-encoder", "draw-decoder"]
     data = json.loads(sent["draw"].json)
-    assert data["rules"] == RULES.to_json() and data["texts"] == TEXTS and "draw" in data["texts"]["canvas"]
+    assert data["rules"] == RULES.to_json() and data["texts"] == TEXTS | picture_messages()
+    assert "draw" in data["texts"]["canvas"]
     digests = read_digest(sent["draw-encoder"].bytes), read_digest(sent["draw-decoder"].bytes)
     assert (data["encoder"], data["decoder"]) == digests
     encoder = sent["draw-encoder"].bytes
@@ -170,6 +148,34 @@ def test_a_finished_stroke_reaches_python_checked_and_a_bad_one_is_ignored_with_
     assert at.markdown[0].value == "digit: None; heard [10.0, None]"
 
 
-def test_an_upload_can_be_shown_on_the_pad(app_test):
-    shown = json.loads(components(app_test(upload_app))["draw"].json)["shown"]
-    assert shown == {"version": 3, "pixels": [0.25] * 784}
+def test_a_picture_is_made_in_the_page_with_the_servers_numbers_limits_and_messages(app_test):
+    """The page decodes and preprocesses an opened picture itself: everything it needs for that comes from
+    the one place that holds it (vae.images, vae.limits, the catalogue)."""
+    from vae import limits
+    from vae.drawpad import PICTURE_MESSAGES
+    from vae.images import PHOTO
+    from vae.ui.i18n import catalogue
+
+    data = json.loads(components(app_test(pad_app))["draw"].json)
+    assert data["rules"] == RULES.to_json() and data["photo"] == PHOTO.to_json()
+    assert data["limits"] == {
+        "maxBytes": limits.MAX_UPLOAD_BYTES, "maxPixels": limits.MAX_UPLOAD_PIXELS,
+        "formats": list(limits.UPLOAD_FORMATS), "accept": ".png,.jpg,.jpeg,.bmp,.webp,.gif",
+    }  # fmt: skip
+    assert {key: data["texts"][key] for key in PICTURE_MESSAGES} == {
+        key: catalogue("en")[f"errors.{key}"] for key in PICTURE_MESSAGES
+    }
+    assert data["texts"]["open"] == TEXTS["open"] and "shown" not in data  # the server puts nothing on the pad
+
+
+@pytest.mark.parametrize("component", ["vae.drawpad", "vae.pad"])
+def test_each_component_is_one_valid_module_once_its_imports_are_inlined(component, node, tmp_path):
+    """vae.packing.bundle puts every imported module in one scope: two modules declaring the same top-level
+    name would make the page's component a SyntaxError, which node reports without running it."""
+    import importlib
+    import subprocess
+
+    path = tmp_path / "bundle.mjs"
+    path.write_text(importlib.import_module(component).JS)
+    result = subprocess.run([node, "--check", str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr

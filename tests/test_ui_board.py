@@ -17,7 +17,7 @@ import streamlit as st
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from tests.helpers import digit_png, make_run
+from tests.helpers import make_run, page_digit, send_to_pad
 from tests.page_text import assert_not_rendered
 from vae import catalog, io, jobs, presenter
 from vae.board import URL_ENV, Board, BoardLimits, new_session_id
@@ -264,7 +264,7 @@ def explorer_with_a_digit() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["run"] = "runs/b"  # not the board's run: the board's encoder places the digit
     at.run()
-    return at.file_uploader(key="upload-0").set_value(("four.png", digit_png(), "image/png")).run()
+    return send_to_pad(at, {"digit": page_digit()})
 
 
 def test_a_student_sends_the_digit_they_meant_and_the_store_refuses_a_second_too_soon(hall, monkeypatch):

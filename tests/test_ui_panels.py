@@ -10,13 +10,13 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests.helpers import ROOT, digit_png
+from tests.helpers import ROOT, page_digit, send_to_pad
 from vae.ui import walk
 
 PANEL_OF = {  # an element each panel always draws, by its key
     ("bidi_component", "pad"): "pad",
     ("plotly_chart", "scatter-0"): "map",
-    ("file_uploader", "upload-0"): "own",
+    ("bidi_component", "draw-0"): "own",
     ("selectbox", "walk_from-en-0"): "walk",
     ("selectbox", "bound_digit-en"): "bound",
     ("slider", "grid_n"): "grid",
@@ -36,8 +36,9 @@ def explorer(mnist_dir):
     return at
 
 
-def upload(at: AppTest, name: str = "seven.png") -> AppTest:
-    return at.file_uploader(key="upload-0").set_value((name, digit_png(), "image/png")).run()
+def own_digit(at: AppTest) -> AppTest:
+    """A digit from the pad: a stroke ended, or a picture opened on it (the page sends its 28x28 either way)."""
+    return send_to_pad(at, {"digit": page_digit()})
 
 
 def select_on_map(at: AppTest, row: int) -> AppTest:
@@ -50,8 +51,8 @@ def select_on_map(at: AppTest, row: int) -> AppTest:
     return at._run(states)
 
 
-def test_an_upload_redraws_its_own_panel_and_the_map_not_the_pad_walk_bound_or_grid(explorer):
-    at = upload(explorer)
+def test_your_digit_redraws_its_own_panel_and_the_map_not_the_pad_walk_bound_or_grid(explorer):
+    at = own_digit(explorer)
     assert not at.exception and drawn(at) == {"own", "map"}
     assert at.session_state["star"] is not None
     code = next(m.value for m in at.markdown if m.value.startswith("Code: z = ("))
@@ -60,12 +61,12 @@ def test_an_upload_redraws_its_own_panel_and_the_map_not_the_pad_walk_bound_or_g
     )
 
 
-def test_a_walk_from_your_digit_follows_a_new_upload(explorer):
+def test_a_walk_from_your_digit_follows_a_new_digit(explorer):
     at = explorer
     at.selectbox(key="walk_from-en-0").set_value("own").run()
     assert drawn(at) == {"walk", "map"}  # the strip and the path on the map
-    assert any("Draw or upload a digit first" in i.value for i in at.info)  # offered before there is one
-    at = upload(at.run())
+    assert any("Draw a digit or open a picture of one first" in i.value for i in at.info)  # offered before there is one
+    at = own_digit(at.run())
     assert drawn(at) == {"own", "map", "walk"}  # the walk reads your digit now
     start, _, _ = at.session_state[walk.PATH_KEY]
     assert start.tolist() == pytest.approx(at.session_state["star"]["mean"][:2].tolist())
@@ -74,7 +75,7 @@ def test_a_walk_from_your_digit_follows_a_new_upload(explorer):
 def test_a_click_on_the_map_moves_the_pad_and_the_grid_ring_and_leaves_your_digit_alone(explorer):
     at = select_on_map(explorer, 3)
     assert not at.exception and drawn(at) == {"pad", "map", "grid"}
-    at = upload(at.run())
+    at = own_digit(at.run())
     assert drawn(at) == {"own", "map"}
     at.run().selectbox(key="bound_digit-en").set_value("picked").run()
     at = select_on_map(at, 5)
