@@ -1,7 +1,7 @@
 """What the class board's browser tests and load script find and press in the page, in one place.
 
 tests/e2e/test_board.py, tests/e2e/test_two_servers.py and tests/stress/board_load.py drive a
-student's explorer page (draw or upload a digit, pick the digit meant, send) and watch a board page.
+student's explorer page (draw a digit or open a picture on the pad, pick the digit meant, send) and watch a board page.
 The texts come from the app's English catalogue, so a reworded label changes them here too.
 
 The board page is watched in its own clock-independent way: WATCH_BOARD_JS records, for every
@@ -18,7 +18,7 @@ from vae.ui.i18n import t
 BOARD_PATH = "board"  # the board page's url_path (app.py's PAGES)
 CANVAS = f'[aria-label="{t("drawpad.canvas", lang="en")}"]'
 PAD_READY_TEXT = t("drawpad.empty", lang="en")  # the drawing pad's readout once its networks arrived
-UPLOAD_INPUT = '[data-testid="stFileUploaderDropzoneInput"]'
+PICTURE_INPUT = ".drawpad input.file"  # behind the pad's Open an image button: set_input_files opens a picture
 PILLS = '[data-testid="stButtonGroup"] button'
 SEND_LABEL = t("board.send", lang="en")
 PAD_SIDE = 280  # the drawing canvas's CSS size, which the strokes below are written for

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
+from PIL import Image
 
-from tests.helpers import digit_png
+from tests.board_page import PAD_READY_TEXT, PICTURE_INPUT
+from tests.helpers import CODE_TOLERANCE, PHOTO_FLAWS, digit_photo, digit_png, find_run, image_bytes
+from vae.limits import MAX_UPLOAD_BYTES
 from vae.ui.figures import MARKER_NAME
 from vae.ui.i18n import t
 
@@ -24,6 +28,17 @@ except ImportError:  # the browser fixture says so: a skip here, a failure in CI
     expect = None
 
 pytestmark = pytest.mark.e2e
+
+
+def photo_of_a_digit() -> Image.Image:
+    """A phone's photo of a pen-drawn 4 with every flaw of tests.helpers.PHOTO_FLAWS, slightly tinted (RGB)."""
+    from tests.helpers import draw_digit
+
+    four = 255 - np.asarray(draw_digit(size=(200, 200), box=(40, 20, 160, 180)))
+    photo, box = digit_photo(four, side=600)
+    grey = np.clip(PHOTO_FLAWS["all of them"](photo, box) * 255, 0, 255).astype(np.uint8)
+    return Image.fromarray(np.stack([grey, grey, (grey * 0.93).astype(np.uint8)], axis=-1), mode="RGB")
+
 
 IMAGE = '[data-testid="stImage"]'
 EXCEPTION = '[data-testid="stException"]'
@@ -79,9 +94,9 @@ def press_right(page, label: str, times: int) -> None:
 
 
 def upload(page, name: str, data: bytes, mime: str = "image/png") -> None:
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
-        files=[{"name": name, "mimeType": mime, "buffer": data}]
-    )
+    """A picture opened on the drawing pad (its Open an image button's file input), once its networks are here."""
+    expect(page.locator(".drawpad .readout")).to_have_text(PAD_READY_TEXT)
+    page.locator(PICTURE_INPUT).set_input_files(files=[{"name": name, "mimeType": mime, "buffer": data}])
 
 
 # Plotly keeps its axes on the chart's <div>: l2p/p2l convert between data and pixels from the axis's own
@@ -189,17 +204,35 @@ def test_clicking_a_dot_moves_the_sliders_to_that_test_digit(page, screenshot):
     screenshot()
 
 
-def test_upload_shows_its_encoding(page, screenshot):
-    upload(page, "four.png", digit_png())
-    expect_loaded(captioned_image(page, t("own.your_image", lang="en")))
-    code = page.get_by_text(re.compile(r"^Code: z = \(-?\d+\.\d+ ± "))  # the server's mean code and its spread
-    expect(code).to_be_visible()
-    m1, _, m2, _ = (float(v) for v in re.findall(r"-?\d+\.\d+", code.inner_text())[:4])
-    # the drawing pad shows the upload as it shows a drawing: the page's own code for the server's 28x28
+def python_code(data: bytes) -> np.ndarray:
+    """The shipped default run's mean code of a picture file, made MNIST-like by Python (vae.images)."""
+    from vae.images import digit_from_upload
+    from vae.inference import NumpyVAE
+
+    digit, _, _ = digit_from_upload(data)
+    return NumpyVAE.load(find_run() / "model.keras").encode(digit.reshape(1, -1))[0][0]
+
+
+@pytest.mark.parametrize(
+    "name, data, mime",
+    [
+        ("four.png", digit_png(), "image/png"),
+        ("photo.jpg", image_bytes(photo_of_a_digit(), "JPEG", quality=85), "image/jpeg"),  # shadow, specks, lines
+    ],
+    ids=["png", "jpeg-photo"],
+)
+def test_upload_shows_its_encoding(page, screenshot, name, data, mime):
+    upload(page, name, data, mime)
+    # the page made it MNIST-like and encoded it: the pad's own code, before the server has heard anything
     pad_code = page.locator(".drawpad .readout").filter(has_text=re.compile(r"z = \("))
     expect(pad_code).to_be_visible()
+    code = page.get_by_text(re.compile(r"^Code: z = \(-?\d+\.\d+ ± "))  # the server's code of the 28x28 it heard
+    expect(code).to_be_visible()
+    m1, _, m2, _ = (float(v) for v in re.findall(r"-?\d+\.\d+", code.inner_text())[:4])
     pad_z = [float(v) for v in re.findall(r"-?\d+\.\d+", pad_code.inner_text())[:4:2]]  # z1 ± s1, z2 ± s2
     assert pad_z == pytest.approx([m1, m2], abs=0.011)
+    # Chromium's decoder and the page's preprocessing against Pillow's and vae.images on the same file
+    assert [m1, m2] == pytest.approx(python_code(data).tolist(), abs=CODE_TOLERANCE + 0.005)  # 2 decimals shown
     # the gold star and its 1-sigma ellipse on the map
     page.wait_for_function(  # the chart is replaced when it is redrawn: look it up each time
         """([map, star]) => [...document.querySelectorAll(map + ' .js-plotly-plot')].some((gd) =>
@@ -215,12 +248,23 @@ def test_upload_shows_its_encoding(page, screenshot):
     screenshot()
 
 
-def test_garbage_upload_shows_a_message_and_the_page_keeps_working(page, screenshot):
-    upload(page, "notes.png", b"these are lecture notes, not a picture\n" * 20)
-    alert = page.locator('[data-testid="stAlert"]').filter(has_text="not a readable")
-    expect(alert).to_be_visible()
+@pytest.mark.parametrize(
+    "data, said",
+    [
+        (b"these are lecture notes, not a picture\n" * 20, "not a readable"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(40), "not a readable"),  # a PNG's signature, then nothing a decoder reads
+        (b"\x89PNG\r\n\x1a\n" + bytes(MAX_UPLOAD_BYTES), "the limit is 5 MB"),
+        (image_bytes(Image.new("L", (200, 200), 128), "PNG"), "No digit found"),
+    ],
+    ids=["not-an-image", "broken-png", "too-large", "flat-grey"],
+)
+def test_a_bad_picture_gets_a_message_on_the_pad_and_the_page_keeps_working(page, screenshot, data, said):
+    upload(page, "picture.png", data)
+    note = page.locator(".drawpad .note.refused")
+    expect(note).to_contain_text(said)
+    expect(page.locator(".drawpad .readout")).to_have_text(PAD_READY_TEXT)  # nothing taken
     expect_no_exception(page)
-    alert.scroll_into_view_if_needed()
+    note.scroll_into_view_if_needed()
     screenshot()
     before = digit_pixels(page)
     press_right(page, "z2", 3)

@@ -57,7 +57,7 @@ def test_a_digit_sent_through_one_server_appears_on_the_other_servers_board(brow
     student = browser.new_context(**context).new_page()
     student.set_default_timeout(STEP_TIMEOUT_MS)
     student.goto(server_a.base_url)
-    student.locator(bp.UPLOAD_INPUT).set_input_files(
+    student.locator(bp.PICTURE_INPUT).set_input_files(
         files=[{"name": "four.png", "mimeType": "image/png", "buffer": digit_png()}]
     )
     student.locator(bp.PILLS).filter(has_text=re.compile("^4$")).click()

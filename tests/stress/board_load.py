@@ -87,7 +87,7 @@ class Student:
         await self.page.goto(url)
         await self.page.get_by_text(bp.PAD_READY_TEXT).first.wait_for()
         if self.upload:
-            await self.page.locator(bp.UPLOAD_INPUT).set_input_files(
+            await self.page.locator(bp.PICTURE_INPUT).set_input_files(
                 files=[{"name": f"digit-{self.number}.png", "mimeType": "image/png", "buffer": digit_png()}]
             )
             await self.page.locator(bp.PILLS).first.wait_for()
