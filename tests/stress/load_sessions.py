@@ -59,7 +59,7 @@ from benchmarks._browser import (  # noqa: E402
     PAD_WATCH_JS,
 )
 from tests.appserver import AppServer, cpu_seconds, launch_chromium, page_exceptions, sample_peak_rss  # noqa: E402
-from tests.board_page import PAD_READY_TEXT, PICTURE_INPUT  # noqa: E402
+from tests.board_page import PICTURE_INPUT  # noqa: E402
 from tests.helpers import digit_png, find_run  # noqa: E402
 from vae.ui.i18n import t  # noqa: E402
 
@@ -86,7 +86,7 @@ WATCH_UPLOAD_JS = """(prefix) => {
 }"""
 UPLOAD_SHOWN_JS = "() => window.__uploadShownAt !== null"
 PICTURE_ON_PAD_JS = "(started) => (window.__drawpadStats.pictureShownAt ?? -1) >= started"
-DRAWPAD_READY_JS = "(text) => document.querySelector('.drawpad .readout')?.textContent === text"
+DRAWPAD_READY_JS = "() => window.__drawpadStats?.ready === true"
 UPLOAD_POLL_MS = 250  # how often Playwright asks whether the observer saw it: the latency comes from the page
 
 
@@ -99,6 +99,9 @@ class Session:
         self.errors: list[str] = []
         self.upload_s: float | None = None  # to the server's code and star on the map
         self.pad_s: float | None = None  # to the star on the pad, made in the page
+        self.pad_work_s: float | None = None  # of which the pad's own work: decode, preprocess, encode, draw
+        self.warmed_up = False  # photo.mjs's warm-up had run before the picture came (vae/static/photo.mjs)
+        self.pad_stages: dict[str, float] = {}  # ms: reading the file's head, decoding, preprocessing, the frame
         self.step_ms: list[list[float]] = []  # per move: [key -> digit drawn, key -> server echo or inf]
         self.unechoed = 0
 
@@ -110,9 +113,7 @@ class Session:
         self.page.on("pageerror", lambda err: self.errors.append(f"JavaScript error: {err}"))
         await self.page.goto(url, timeout=timeout_s * 1000)
         await self.page.wait_for_function(DIGIT_READY_JS, timeout=timeout_s * 1000, polling=POLL_MS)
-        await self.page.wait_for_function(
-            DRAWPAD_READY_JS, arg=PAD_READY_TEXT, timeout=timeout_s * 1000, polling=POLL_MS
-        )
+        await self.page.wait_for_function(DRAWPAD_READY_JS, timeout=timeout_s * 1000, polling=POLL_MS)
         await self.page.evaluate(PAD_WATCH_JS)
 
     async def move(self, moves: int, timeout_s: float, echo_s: float) -> None:
@@ -153,6 +154,11 @@ class Session:
                 PICTURE_ON_PAD_JS, arg=started, timeout=timeout_s * 1000, polling=UPLOAD_POLL_MS
             )
             self.pad_s = (await self.page.evaluate("window.__drawpadStats.pictureShownAt") - started) / 1000
+            self.pad_work_s = (await self.page.evaluate("window.__drawpadStats.pictureMs.at(-1)")) / 1000
+            self.warmed_up = await self.page.evaluate("window.__drawpadStats.warmUpMs !== null")
+            self.pad_stages = await self.page.evaluate(
+                "Object.fromEntries(Object.entries(window.__drawpadStats.pictureStageMs).map(([k, v]) => [k, v.at(-1)]))"
+            )
         except PlaywrightError:
             self.errors.append(f"upload: no star on the pad within {timeout_s:g} s")
         try:
@@ -230,6 +236,7 @@ def main() -> None:
     unechoed = sum(s.unechoed for s in sessions)
     uploads = np.array([s.upload_s for s in sessions if s.upload_s is not None])
     on_pads = np.array([s.pad_s for s in sessions if s.pad_s is not None])
+    pad_work = np.array([s.pad_work_s for s in sessions if s.pad_work_s is not None])
     print(f"\n{args.sessions} sessions moved and uploaded together in {busy_s:.0f} s; {load()} at end")
     for error in errors[:20]:
         print(f"  ERROR {error}")
@@ -245,11 +252,22 @@ def main() -> None:
     print(f"moves whose rerun was folded into another (no echo of their own within {args.echo:g} s): {unechoed}")
     for shown, what in (
         (on_pads, "its star on the pad (made in the page)"),
+        (pad_work, "of which the pad's own work (file handed to the pad -> star drawn)"),
         (uploads, "the server's code, the map's star"),
     ):
         if len(shown):
             p50, p95 = np.percentile(shown, [50, 95])
             print(f"upload -> {what}: {len(shown)} of {args.sessions}, p50 {p50:.2f} s, p95 {p95:.2f} s")
+    stages = {
+        step: [s.pad_stages[step] for s in sessions if s.pad_stages]
+        for step in ("read", "decode", "preprocess", "frame")
+    }
+    if stages["frame"]:
+        print(f"  pages whose picture steps had warmed up before the burst: {sum(s.warmed_up for s in sessions)}")
+        print(
+            "  the pad's steps, p50 / p95 ms: "
+            + ", ".join(f"{k} {np.percentile(v, 50):.0f} / {np.percentile(v, 95):.0f}" for k, v in stages.items())
+        )
     print(
         f"CPU seconds while the sessions ran: server {cpu['server']:.1f} ({cpu['server'] / args.sessions:.3f} per "
         f"session), the load test's Chromium and driver {cpu['browser']:.1f} (on the same cores in this test)"

@@ -14,7 +14,7 @@
 //   data = {encoder, decoder, rules, ...} -> the pad, which runs once both networks are here
 
 import { inkFromRGBA, makeEncoder, preprocess } from "./digit.mjs";
-import { digitFromPicture } from "./photo.mjs";
+import { digitFromPicture, warmUp } from "./photo.mjs";
 import { awaitNetwork, makeDecoder, networkComponent } from "./network.mjs";
 import { planeBackground, planePixel } from "./plane.mjs";
 
@@ -30,6 +30,8 @@ const SIGNATURES = {
 };
 export const formatOf = (head) =>
   Object.keys(SIGNATURES).find((name) => SIGNATURES[name].every(([at, bytes]) => bytes.every((b, i) => head[at + i] === b))) ?? null;
+// Soon, when the page has nothing else to do (a background tab may never be idle: at most 2 s later).
+const whenIdle = (task) => (globalThis.requestIdleCallback ? requestIdleCallback(task, { timeout: 2000 }) : setTimeout(task, 0));
 // A catalogue text with Python's placeholders ({name}, {name:.1f}) filled in.
 export const fill = (template, values = {}) =>
   template.replace(/\{(\w+)(?::\.(\d+)f)?\}/g, (all, name, digits) =>
@@ -39,10 +41,12 @@ export const fill = (template, values = {}) =>
 // latencyMs from the first pointer event handled since the last frame to all three views redrawn;
 // sinceEventMs the same from that event's timeStamp (when the browser received it); stageMs the steps.
 // Each list keeps its last 2,000 entries. pictureShownAt: when the last picture opened was drawn with its
-// code (performance.now(); tests/stress/load_sessions.py reads it), pictureMs: file chosen to that moment.
+// code (performance.now(); tests/stress/load_sessions.py reads it), pictureMs: file chosen to that moment;
+// ready: the networks are here (the pad lives in a shadow root, where a page script's querySelector cannot look);
+// warmUpMs: how long photo.mjs's warm-up took, once it has run.
 const stats = (globalThis.__drawpadStats = {
   frames: 0, latencyMs: [], sinceEventMs: [], stageMs: { paint: [], preprocess: [], encode: [], decode: [], views: [] }, sent: 0,
-  pictureShownAt: null, pictureMs: [],
+  pictureShownAt: null, pictureMs: [], pictureStageMs: { read: [], decode: [], preprocess: [], frame: [] }, ready: false, warmUpMs: null,
 });
 const remember = (list, value) => {
   list.push(value);
@@ -203,6 +207,7 @@ function createPad(root) {
     if (openedAt !== null && code !== null) {
       stats.pictureShownAt = done;
       remember(stats.pictureMs, done - openedAt);
+      remember(stats.pictureStageMs.frame, done - started);
       openedAt = null;
     }
 
@@ -296,6 +301,7 @@ function createPad(root) {
     if (file.size === 0) return refuse("empty");
     if (file.size > maxBytes) return refuse("too_large", { mb: file.size / 1e6, limit: maxBytes / 1e6 });
     const format = formatOf(new Uint8Array(await file.slice(0, 12).arrayBuffer()));
+    const read = performance.now();
     if (!formats.includes(format)) return refuse("unreadable", { kind: file.type || "?" });
     let bitmap;
     try { // as stored: no colour management (Pillow applies none), EXIF orientation applied (Pillow's exif_transpose)
@@ -312,7 +318,11 @@ function createPad(root) {
     const context = canvas.getContext("2d", { willReadFrequently: true });
     context.drawImage(bitmap, 0, 0);
     bitmap.close();
-    const made = digitFromPicture(context.getImageData(0, 0, width, height).data, width, height, pad.rules, pad.photo);
+    const rgba = context.getImageData(0, 0, width, height).data;
+    const decoded = performance.now();
+    const made = digitFromPicture(rgba, width, height, pad.rules, pad.photo);
+    const preprocessed = performance.now();
+    Object.entries({ read: read - started, decode: decoded - read, preprocess: preprocessed - decoded }).forEach(([step, ms]) => remember(stats.pictureStageMs[step], ms));
     if (made.digit === null) return refuse("no_digit");
     const { gray, width: w, height: h } = made.picture;
     const view = new ImageData(w, h);
@@ -379,9 +389,11 @@ function createPad(root) {
         pad.encode = makeEncoder(encoderNet);
         pad.decode = makeDecoder(decoderNet);
         pad.decoder = decoderNet;
+        stats.ready = true;
         drawBackground();
         requestUpdate(null);
         if (waiting !== null) openPicture(waiting);
+        else whenIdle(() => warmUp(pad.rules, pad.photo, stats));
         waiting = null;
       });
     }
