@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.board_page import PAD_READY_TEXT, PICTURE_INPUT
-from tests.helpers import CODE_TOLERANCE, PHOTO_FLAWS, digit_photo, digit_png, find_run, image_bytes
+from tests.board_page import CANVAS, PAD_READY_TEXT, PICTURE_INPUT
+from tests.helpers import CODE_TOLERANCE, PHOTO_FLAWS, digit_photo, digit_png, draw_digit, find_run, image_bytes
 from vae.limits import MAX_UPLOAD_BYTES
 from vae.ui.figures import MARKER_NAME
 from vae.ui.i18n import t
@@ -32,8 +32,6 @@ pytestmark = pytest.mark.e2e
 
 def photo_of_a_digit() -> Image.Image:
     """A phone's photo of a pen-drawn 4 with every flaw of tests.helpers.PHOTO_FLAWS, slightly tinted (RGB)."""
-    from tests.helpers import draw_digit
-
     four = 255 - np.asarray(draw_digit(size=(200, 200), box=(40, 20, 160, 180)))
     photo, box = digit_photo(four, side=600)
     grey = np.clip(PHOTO_FLAWS["all of them"](photo, box) * 255, 0, 255).astype(np.uint8)
@@ -218,8 +216,11 @@ def python_code(data: bytes) -> np.ndarray:
     [
         ("four.png", digit_png(), "image/png"),
         ("photo.jpg", image_bytes(photo_of_a_digit(), "JPEG", quality=85), "image/jpeg"),  # shadow, specks, lines
+        ("four.bmp", image_bytes(draw_digit(), "BMP"), "image/bmp"),
+        ("four.webp", image_bytes(draw_digit(), "WEBP", lossless=True), "image/webp"),
+        ("four.gif", image_bytes(draw_digit(), "GIF"), "image/gif"),
     ],
-    ids=["png", "jpeg-photo"],
+    ids=["png", "jpeg-photo", "bmp", "webp", "gif"],
 )
 def test_upload_shows_its_encoding(page, screenshot, name, data, mime):
     upload(page, name, data, mime)
@@ -246,6 +247,22 @@ def test_upload_shows_its_encoding(page, screenshot, name, data, mime):
     expect_no_exception(page)
     page.get_by_role("heading", name=t("own.header", lang="en")).scroll_into_view_if_needed()
     screenshot()
+
+
+# A file dropped on an element, as a file manager drops it: a DataTransfer holding the file.
+DROP_JS = """(element, [bytes, name, type]) => {
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([new Uint8Array(bytes)], name, { type }));
+  element.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+}"""
+
+
+def test_a_picture_dropped_on_the_pad_is_opened(page):
+    expect(page.locator(".drawpad .readout")).to_have_text(PAD_READY_TEXT)
+    page.locator(CANVAS).evaluate(DROP_JS, [list(digit_png()), "four.png", "image/png"])
+    expect(page.locator(".drawpad .readout")).to_have_text(re.compile(r"^z = \("))  # its code, in the page
+    expect(page.get_by_text(re.compile(r"^Code: z = \("))).to_be_visible()  # and the server heard its 28x28
+    expect_no_exception(page)
 
 
 @pytest.mark.parametrize(
