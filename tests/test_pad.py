@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import struct
 import subprocess
 import types
@@ -13,7 +12,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.helpers import ROOT, randomized, skip_or_fail
+from tests.helpers import ROOT, randomized
 from vae.io import load_run
 from vae.model import VAE
 from vae.pad import MAX_SCATTER_POINTS, TEXTS, latent_pad, pack_decoder, packed_decoder, read_digest
@@ -32,14 +31,6 @@ console.log(JSON.stringify({ digest: decoder.digest, images, points: Array.from(
 # Max abs pixel difference between the browser and Python: float32 sums in another order, a few float32
 # roundings per layer. The parity tests print the difference they found; README.md quotes this bound.
 TOLERANCE = 1e-5
-
-
-@pytest.fixture(scope="session")
-def node() -> str:
-    path = shutil.which("node")
-    if path is None:
-        skip_or_fail("node is not installed: the browser decoder's parity with Python cannot be checked")
-    return path
 
 
 def run_js(node: str, packed: bytes, points: np.ndarray, tmp_path) -> dict:
