@@ -67,7 +67,7 @@ TEXTS = {
 # What the page itself may have to say about a picture, by message key: vae.images raises the same keys with
 # these texts (the catalogue's "errors.images" section), with {placeholders} the page fills in.
 PICTURE_MESSAGES = ("images.empty", "images.too_large", "images.too_many_pixels", "images.unreadable",
-                    "images.no_digit", "images.transparent")  # fmt: skip
+                    "images.no_digit", "images.transparent", "images.animated")  # fmt: skip
 # The canvas the model reads, whatever the pad's size on screen and the screen's pixel ratio: the work per
 # frame is fixed and small (a digit across most of the pad is ~100 px tall: 5 source pixels per output pixel).
 INK_SIDE = 140

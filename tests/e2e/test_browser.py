@@ -257,6 +257,17 @@ DROP_JS = """(element, [bytes, name, type]) => {
 }"""
 
 
+def test_an_animation_is_read_from_its_first_frame_with_a_note(page):
+    frames = [draw_digit(), Image.new("L", (300, 200), 235)]  # a 4, then blank paper
+    gif = image_bytes(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=200, loop=0)
+    upload(page, "four.gif", gif)
+    expect(page.locator(".drawpad .note")).to_contain_text("several frames")
+    expect(page.locator(".drawpad .readout")).to_have_text(re.compile(r"^z = \("))  # the 4 was read
+    assert float(page.locator(".drawpad .readout").inner_text().split("(")[1].split(" ")[0]) == pytest.approx(
+        python_code(gif)[0], abs=CODE_TOLERANCE + 0.005
+    )
+
+
 def test_a_picture_dropped_on_the_pad_is_opened(page):
     expect(page.locator(".drawpad .readout")).to_have_text(PAD_READY_TEXT)
     page.locator(CANVAS).evaluate(DROP_JS, [list(digit_png()), "four.png", "image/png"])

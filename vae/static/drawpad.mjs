@@ -335,9 +335,25 @@ function createPad(root) {
     strokes = [];
     shown = made.digit;
     openedAt = started;
-    say(made.notes.map((key) => pad.texts[key] ?? key).join(" "));
+    const notes = (await animated(file, format)) ? ["images.animated", ...made.notes] : made.notes;
+    say(notes.map((key) => pad.texts[key] ?? key).join(" "));
     requestUpdate(null);
     send();
+  }
+
+  // The browser shows an animation's first frame, as vae.images does; say so as it does (where the
+  // browser can tell: WebCodecs' ImageDecoder, in Chromium; elsewhere the note is left out).
+  async function animated(file, format) {
+    if (!globalThis.ImageDecoder || !["GIF", "PNG", "WEBP"].includes(format)) return false;
+    try {
+      const decoder = new ImageDecoder({ data: await file.arrayBuffer(), type: `image/${format.toLowerCase()}` });
+      await decoder.tracks.ready;
+      const many = decoder.tracks.selectedTrack?.animated === true;
+      decoder.close();
+      return many;
+    } catch {
+      return false;
+    }
   }
 
   const input = $(".file");
