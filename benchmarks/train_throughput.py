@@ -3,7 +3,7 @@
     VAE_DATA_DIR=... python -m benchmarks.train_throughput [--epochs 5] [--seed-batches 60]
 
 Ours is train.py's own code: vae.training.new_model (vae.model.build_vae: XLA, 10 steps per
-call), load_datasets (vae.data.make_dataset) and train_epoch with the progress callback train.py
+call), load_datasets (vae.batches.make_dataset) and train_epoch with the progress callback train.py
 passes (status.json written twice a second, into a temporary folder here). The first epoch pays
 for tracing and XLA compilation and is reported apart; the next --epochs are timed one by one,
 which also shows whether epochs slow down as training goes on (Adam's moments for always-black

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from vae import data
+from vae import batches
 from vae.augment import DEFAULT, Distortion, distort
 
 NONE = Distortion(max_shift=0, max_rotation_deg=0, scale=(1, 1), max_shear=0, stroke=(0, 0), plain_share=0)
@@ -54,18 +54,18 @@ def test_no_distortion_is_the_identity_and_each_range_acts():
 
 def test_an_augmented_dataset_pairs_distorted_inputs_with_the_clean_images():
     x = digits(40)
-    dataset = data.make_dataset(x, 16, shuffle=False, seed=0, augment=True)
-    batches = list(dataset)
-    assert len(batches) == 3 and all(isinstance(b, tuple) and len(b) == 2 for b in batches)
-    clean = np.concatenate([b[1].numpy() for b in batches])
+    dataset = batches.make_dataset(x, 16, shuffle=False, seed=0, augment=True)
+    pairs = list(dataset)
+    assert len(pairs) == 3 and all(isinstance(b, tuple) and len(b) == 2 for b in pairs)
+    clean = np.concatenate([b[1].numpy() for b in pairs])
     np.testing.assert_array_equal(clean, x)  # the loss's target: the images themselves, untouched
-    distorted = np.concatenate([b[0].numpy() for b in batches])
+    distorted = np.concatenate([b[0].numpy() for b in pairs])
     assert distorted.shape == x.shape and np.abs(distorted - x).max() > 0.5
     # the next epoch (another pass over the same dataset) draws new distortions; the same seed, the same run
     again = np.concatenate([b[0].numpy() for b in dataset])
     assert np.abs(again - distorted).max() > 0.5
-    rerun = np.concatenate([b[0].numpy() for b in data.make_dataset(x, 16, shuffle=False, seed=0, augment=True)])
+    rerun = np.concatenate([b[0].numpy() for b in batches.make_dataset(x, 16, shuffle=False, seed=0, augment=True)])
     np.testing.assert_array_equal(rerun, distorted)
     # without augment the batches stay plain tensors, as before
-    plain = next(iter(data.make_dataset(x, 16, shuffle=False)))
+    plain = next(iter(batches.make_dataset(x, 16, shuffle=False)))
     assert not isinstance(plain, tuple)

@@ -132,14 +132,3 @@ def test_keras_npz_is_accepted_and_checked(mnist_dir, tmp_path, monkeypatch):
     np.savez(npz, x_train=train.images, y_train=train.labels, x_test=test.images, y_test=bad)
     with pytest.raises(data.DataError, match=r"mnist.npz \[t10k-labels-idx1-ubyte\]: SHA-256"):
         data.load_split("test", download=False)
-
-
-def test_dataset_shuffles_batches_and_binarizes():
-    x = np.tile(np.linspace(0, 1, 10, dtype=np.float32)[:, None], (1, 784))
-    batches = [b.numpy() for b in data.make_dataset(x, batch_size=4, seed=1)]
-    assert [len(b) for b in batches] == [4, 4, 2]
-    rows = np.concatenate(batches)[:, 0]
-    assert sorted(rows.tolist()) == sorted(x[:, 0].tolist()) and rows.tolist() != x[:, 0].tolist()
-    binary = np.concatenate([b.numpy() for b in data.make_dataset(x, 10, shuffle=False, binarize=True)])
-    assert set(np.unique(binary)) <= {0.0, 1.0}
-    assert binary[0].mean() == 0.0 and binary[-1].mean() == 1.0  # p=0 and p=1 pixels are certain

@@ -15,14 +15,14 @@ from vae.model import VAE
 @pytest.fixture(scope="module")
 def trained_2d(mnist_dir):
     """A small 2-D VAE trained 320 steps on 2,000 images, and 200 test images."""
-    from vae import data
+    from vae import batches, data
 
     x_train, _ = data.load_vectors("train", subset=2000)
     x_test, _ = data.load_vectors("test", subset=200)
     keras.utils.set_random_seed(0)
     model = VAE(latent_dim=2, hidden=(64,), seed=0)
     model.compile(optimizer=keras.optimizers.Adam(2e-3))
-    model.fit(data.make_dataset(x_train, 64, seed=0), epochs=10, verbose=0, shuffle=False)
+    model.fit(batches.make_dataset(x_train, 64, seed=0), epochs=10, verbose=0, shuffle=False)
     return model, x_test
 
 

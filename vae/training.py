@@ -22,7 +22,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from vae import data, evaluate, generate, io, likelihood, snapshots
+from vae import batches, data, evaluate, generate, io, likelihood, snapshots
 from vae.config import N_PIXELS, VAEConfig
 from vae.messages import Message
 from vae.model import build_vae
@@ -46,10 +46,10 @@ def make_datasets(
     config: VAEConfig, x_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, start_epoch: int = 0
 ) -> Datasets:
     # seed + start_epoch: a resumed run sees a fresh shuffle order rather than epoch 1's again
-    train = data.make_dataset(
+    train = batches.make_dataset(
         x_train, config.batch_size, seed=config.seed + start_epoch, binarize=config.binarize, augment=config.augment
     )
-    test = data.make_dataset(x_test, TEST_BATCH, shuffle=False)
+    test = batches.make_dataset(x_test, TEST_BATCH, shuffle=False)
     steps = -(-len(x_train) // config.batch_size)
     return Datasets(train, test, steps, x_test, y_test, snapshots.snapshot_index(y_test))
 
@@ -104,8 +104,8 @@ def warm_up(batch_sizes: tuple[int, ...], config: VAEConfig | None = None, data_
     start = [variable.numpy().copy() for variable in model.variables]
     x = np.zeros((max(*batch_sizes, TEST_BATCH), N_PIXELS), np.float32)
     for batch_size in batch_sizes:
-        model.fit(data.make_dataset(x[:batch_size], batch_size, shuffle=False), epochs=1, verbose=0, shuffle=False)
-    model.evaluate(data.make_dataset(x[:TEST_BATCH], TEST_BATCH, shuffle=False), verbose=0)
+        model.fit(batches.make_dataset(x[:batch_size], batch_size, shuffle=False), epochs=1, verbose=0, shuffle=False)
+    model.evaluate(batches.make_dataset(x[:TEST_BATCH], TEST_BATCH, shuffle=False), verbose=0)
     model.encode(x[:2])
     generate.sample_sheet(model, seed=config.seed)
     evaluate.evaluate(model, x[: likelihood.IWAE_IMAGE_BATCH], cheap=True, log=lambda *_: None)
