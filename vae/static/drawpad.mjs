@@ -15,27 +15,14 @@
 
 import { inkFromRGBA, makeEncoder, preprocess } from "./digit.mjs";
 import { digitFromPicture, warmUp } from "./photo.mjs";
+import { fill, isAnimated, pictureCanvas, readPicture } from "./picture.mjs";
 import { awaitNetwork, makeDecoder, networkComponent } from "./network.mjs";
-import { planeBackground, planePixel } from "./plane.mjs";
+import { drawCode, grayPixels, planeBackground } from "./plane.mjs";
 
 const IMAGE_SIZE = 28;
 const VIEW_SIZE = 100; // the 28x28 and the reconstruction: beside a 280 px pad and plane in 704 px (a centred page)
-// The first bytes of each format vae.limits.UPLOAD_FORMATS names: no other file reaches the browser's decoders.
-const SIGNATURES = {
-  PNG: [[0, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]]],
-  JPEG: [[0, [0xff, 0xd8, 0xff]]],
-  GIF: [[0, [0x47, 0x49, 0x46, 0x38]]],
-  BMP: [[0, [0x42, 0x4d]]],
-  WEBP: [[0, [0x52, 0x49, 0x46, 0x46]], [8, [0x57, 0x45, 0x42, 0x50]]],
-};
-export const formatOf = (head) =>
-  Object.keys(SIGNATURES).find((name) => SIGNATURES[name].every(([at, bytes]) => bytes.every((b, i) => head[at + i] === b))) ?? null;
 // Soon, when the page has nothing else to do (a background tab may never be idle: at most 2 s later).
 const whenIdle = (task) => (globalThis.requestIdleCallback ? requestIdleCallback(task, { timeout: 2000 }) : setTimeout(task, 0));
-// A catalogue text with Python's placeholders ({name}, {name:.1f}) filled in.
-export const fill = (template, values = {}) =>
-  template.replace(/\{(\w+)(?::\.(\d+)f)?\}/g, (all, name, digits) =>
-    !(name in values) ? all : digits === undefined ? String(values[name]) : Number(values[name]).toFixed(Number(digits)));
 
 // Frames drawn in this page, read by benchmarks/stroke_latency.py (the page's own clock). Per frame:
 // latencyMs from the first pointer event handled since the last frame to all three views redrawn;
@@ -46,7 +33,7 @@ export const fill = (template, values = {}) =>
 // warmUpMs: how long photo.mjs's warm-up took, once it has run.
 const stats = (globalThis.__drawpadStats = {
   frames: 0, latencyMs: [], sinceEventMs: [], stageMs: { paint: [], preprocess: [], encode: [], decode: [], views: [] }, sent: 0,
-  pictureShownAt: null, pictureMs: [], pictureStageMs: { read: [], decode: [], preprocess: [], frame: [] }, ready: false, warmUpMs: null,
+  pictureShownAt: null, pictureMs: [], pictureStageMs: { decode: [], preprocess: [], frame: [] }, ready: false, warmUpMs: null,
 });
 const remember = (list, value) => {
   list.push(value);
@@ -134,12 +121,7 @@ function createPad(root) {
       context.clearRect(0, 0, canvas.width, canvas.height);
       return;
     }
-    for (let p = 0; p < IMAGE_SIZE * IMAGE_SIZE; p++) {
-      const value = Math.round(255 * image[p]);
-      pixels.data[4 * p] = pixels.data[4 * p + 1] = pixels.data[4 * p + 2] = value;
-      pixels.data[4 * p + 3] = 255;
-    }
-    smallContext.putImageData(pixels, 0, 0);
+    smallContext.putImageData(grayPixels(image, pixels), 0, 0);
     context.imageSmoothingEnabled = false; // crisp 28x28 pixels, no blur
     context.drawImage(small, 0, 0, canvas.width, canvas.height);
   }
@@ -150,26 +132,7 @@ function createPad(root) {
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
     context.clearRect(0, 0, pad.size, pad.size);
     if (pad.background) context.drawImage(pad.background, 0, 0, pad.size, pad.size);
-    if (code === null) return;
-    const at = (value) => planePixel(value, pad.extent, pad.size);
-    const [x, y] = [at(code.mean[0]), pad.size - at(code.mean[1])];
-    const perUnit = pad.size / (2 * pad.extent);
-    context.beginPath();
-    context.ellipse(x, y, perUnit * Math.exp(code.logVar[0] / 2), perUnit * Math.exp(code.logVar[1] / 2), 0, 0, 2 * Math.PI);
-    Object.assign(context, { lineWidth: 1.5, strokeStyle: pad.color });
-    context.setLineDash([3, 3]);
-    context.stroke();
-    context.setLineDash([]);
-    context.beginPath();
-    for (let k = 0; k < 10; k++) {
-      const radius = k % 2 === 0 ? 9 : 4;
-      const angle = -Math.PI / 2 + (k * Math.PI) / 5;
-      context.lineTo(x + radius * Math.cos(angle), y + radius * Math.sin(angle));
-    }
-    context.closePath();
-    Object.assign(context, { fillStyle: "#ffc107", strokeStyle: "#000", lineWidth: 1 });
-    context.fill();
-    context.stroke();
+    if (code !== null) drawCode(context, code, pad);
   }
 
   function describe() {
@@ -297,63 +260,23 @@ function createPad(root) {
       waiting = file;
       return say(pad.texts.loading);
     }
-    const { maxBytes, maxPixels, formats } = pad.limits;
-    if (file.size === 0) return refuse("empty");
-    if (file.size > maxBytes) return refuse("too_large", { mb: file.size / 1e6, limit: maxBytes / 1e6 });
-    const format = formatOf(new Uint8Array(await file.slice(0, 12).arrayBuffer()));
-    const read = performance.now();
-    if (!formats.includes(format)) return refuse("unreadable", { kind: file.type || "?" });
-    let bitmap;
-    try { // as stored: no colour management (Pillow applies none), EXIF orientation applied (Pillow's exif_transpose)
-      bitmap = await createImageBitmap(file, { colorSpaceConversion: "none", premultiplyAlpha: "none", imageOrientation: "from-image" });
-    } catch (error) {
-      return refuse("unreadable", { kind: `${format}: ${error.name}` });
-    }
-    const { width, height } = bitmap;
-    if (width * height > maxPixels) {
-      bitmap.close();
-      return refuse("too_many_pixels", { width, height, limit: maxPixels / 1e6 });
-    }
-    const canvas = new OffscreenCanvas(width, height);
-    const context = canvas.getContext("2d", { willReadFrequently: true });
-    context.drawImage(bitmap, 0, 0);
-    bitmap.close();
-    const rgba = context.getImageData(0, 0, width, height).data;
+    const read = await readPicture(file, pad.limits);
+    if (read.refused) return refuse(read.refused, read.values);
     const decoded = performance.now();
-    const made = digitFromPicture(rgba, width, height, pad.rules, pad.photo);
+    const made = digitFromPicture(read.rgba, read.width, read.height, pad.rules, pad.photo);
     const preprocessed = performance.now();
-    Object.entries({ read: read - started, decode: decoded - read, preprocess: preprocessed - decoded }).forEach(([step, ms]) => remember(stats.pictureStageMs[step], ms));
+    remember(stats.pictureStageMs.decode, decoded - started);
+    remember(stats.pictureStageMs.preprocess, preprocessed - decoded);
     if (made.digit === null) return refuse("no_digit");
-    const { gray, width: w, height: h } = made.picture;
-    const view = new ImageData(w, h);
-    for (let p = 0; p < w * h; p++) {
-      view.data[4 * p] = view.data[4 * p + 1] = view.data[4 * p + 2] = Math.round(255 * gray[p]);
-      view.data[4 * p + 3] = 255;
-    }
-    picture = new OffscreenCanvas(w, h);
-    picture.getContext("2d").putImageData(view, 0, 0);
+    picture = pictureCanvas(made.picture);
     strokes = [];
     shown = made.digit;
     openedAt = started;
-    const notes = (await animated(file, format)) ? ["images.animated", ...made.notes] : made.notes;
-    say(notes.map((key) => pad.texts[key] ?? key).join(" "));
+    const speak = (notes) => say(notes.map((key) => pad.texts[key] ?? key).join(" "));
+    speak(made.notes);
     requestUpdate(null);
     send();
-  }
-
-  // The browser shows an animation's first frame, as vae.images does; say so as it does (where the
-  // browser can tell: WebCodecs' ImageDecoder, in Chromium; elsewhere the note is left out).
-  async function animated(file, format) {
-    if (!globalThis.ImageDecoder || !["GIF", "PNG", "WEBP"].includes(format)) return false;
-    try {
-      const decoder = new ImageDecoder({ data: await file.arrayBuffer(), type: `image/${format.toLowerCase()}` });
-      await decoder.tracks.ready;
-      const many = decoder.tracks.selectedTrack?.animated === true;
-      decoder.close();
-      return many;
-    } catch {
-      return false;
-    }
+    if (await isAnimated(file, read.format)) speak(["images.animated", ...made.notes]); // after the star: it reads the file again
   }
 
   const input = $(".file");

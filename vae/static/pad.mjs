@@ -11,7 +11,7 @@
 // session and model, not with every move of the point.
 
 import { awaitNetwork, makeDecoder, networkComponent } from "./network.mjs";
-import { DIGIT_COLORS, planeBackground, planePixel } from "./plane.mjs";
+import { DIGIT_COLORS, grayPixels, planeBackground, planePixel } from "./plane.mjs";
 
 export { makeDecoder, unpackNetwork as unpackDecoder } from "./network.mjs"; // for node (tests/test_pad.py)
 
@@ -111,12 +111,7 @@ function createPad(root) {
     const image = pad.decode(pad.z);
     const decodeMs = performance.now() - started;
 
-    for (let p = 0; p < IMAGE_SIZE * IMAGE_SIZE; p++) {
-      const value = Math.round(255 * image[p]);
-      pixels.data[4 * p] = pixels.data[4 * p + 1] = pixels.data[4 * p + 2] = value;
-      pixels.data[4 * p + 3] = 255;
-    }
-    smallContext.putImageData(pixels, 0, 0);
+    smallContext.putImageData(grayPixels(image, pixels), 0, 0);
     const digitContext = digitCanvas.getContext("2d");
     digitContext.imageSmoothingEnabled = false; // crisp 28x28 pixels, no blur
     digitContext.drawImage(small, 0, 0, pad.size, pad.size);
