@@ -101,7 +101,7 @@ class Session:
         self.pad_s: float | None = None  # to the star on the pad, made in the page
         self.pad_work_s: float | None = None  # of which the pad's own work: decode, preprocess, encode, draw
         self.warmed_up = False  # photo.mjs's warm-up had run before the picture came (vae/static/photo.mjs)
-        self.pad_stages: dict[str, float] = {}  # ms: reading the file's head, decoding, preprocessing, the frame
+        self.pad_stages: dict[str, float] = {}  # ms: checking and decoding the file, preprocessing, the frame
         self.step_ms: list[list[float]] = []  # per move: [key -> digit drawn, key -> server echo or inf]
         self.unechoed = 0
 
@@ -259,8 +259,7 @@ def main() -> None:
             p50, p95 = np.percentile(shown, [50, 95])
             print(f"upload -> {what}: {len(shown)} of {args.sessions}, p50 {p50:.2f} s, p95 {p95:.2f} s")
     stages = {
-        step: [s.pad_stages[step] for s in sessions if s.pad_stages]
-        for step in ("read", "decode", "preprocess", "frame")
+        step: [s.pad_stages[step] for s in sessions if s.pad_stages] for step in ("decode", "preprocess", "frame")
     }
     if stages["frame"]:
         print(f"  pages whose picture steps had warmed up before the burst: {sum(s.warmed_up for s in sessions)}")
