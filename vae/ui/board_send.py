@@ -1,4 +1,4 @@
-"""Send to the class board: under a drawn or uploaded digit, the student says which digit they meant and sends it.
+"""Send to the class board: under a drawn digit (or a picture opened on the pad), the student says which digit they meant and sends it.
 
 The page offers the choice and the button; the store checks everything again (vae.board.validate:
 784 values in [0, 1], a digit 0-9, a known run) and enforces the limits (one digit every few

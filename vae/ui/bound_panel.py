@@ -30,7 +30,7 @@ def digit_figures(name: str, version: tuple, _digit: np.ndarray, digest: str) ->
 
 def candidates(run: Run) -> dict[str, np.ndarray]:
     """The digits the panel can explain now: a typical test digit of each class and the picked one (when
-    this machine has the test images), your own (drawn or uploaded) when there is one."""
+    this machine has the test images), your own (drawn, or a picture) when there is one."""
     found = {}
     images, _ = loaders.test_images(run.config.dataset)
     if images is not None and len(images) == len(run.latents["mean"]):

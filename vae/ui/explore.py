@@ -3,7 +3,7 @@
 The point (vae.ui.point) is shared by the pad, the map's marker and the grid's ring; the own digit by
 the map's star, the walk and the bound. Each panel is a fragment of its own, keyed as vae.ui.panels
 names it, and a change reruns the panels that show it (vae.ui.panels.redraw): a release on the pad
-redraws the map and the grid, an upload its own panel and the map.
+redraws the map and the grid, a drawing or a picture its own panel and the map.
 """
 
 from __future__ import annotations

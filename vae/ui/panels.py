@@ -3,14 +3,15 @@
 Each explorer panel is a fragment with a key (the keys below). A widget callback that changes shared
 state ends with ``redraw(...)``, naming what it changed; Streamlit then reruns just the panels that
 show it (``st.rerun`` with fragment keys, from a callback) instead of the fragment the widget sits in.
-One upload in a hall of students thus redraws its own panel and the map, not the pad, the walk and the
-bound (tests/stress/load_sessions.py --moves 0 prints the server's and the pages' CPU per upload).
+One drawing or picture in a hall of students thus redraws its own panel and the map, not the pad, the
+walk and the bound (tests/stress/load_sessions.py --moves 0 prints the server's and the pages' CPU per
+picture).
 
 What can change:
     "heard"   the point, moved in the page (the pad already shows it)
     "moved"   the point, moved by the server (the pad must follow)
     "picked"  the test digit clicked on the map
-    "own"     the own digit (drawn or uploaded)
+    "own"     the own digit (drawn, or a picture opened on the pad)
     "path"    the walk's endpoints or steps (drawn on the map)
 
 A panel that shows the point, the own digit or the picked digit only when the user chose it (the walk,
