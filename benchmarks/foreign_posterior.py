@@ -23,7 +23,8 @@ import numpy as np
 from scipy.special import logsumexp
 
 from tests.helpers import find_run
-from vae import data, foreign
+from vae import bound, data, foreign
+from vae.config import N_PIXELS
 from vae.inference import NumpyVAE
 from vae.knn import K_NEIGHBOURS, knn_vote
 
@@ -32,16 +33,15 @@ BATCH = 1000  # images per likelihood matrix (BATCH x grid nodes, float64)
 
 
 def posterior_codes(model: NumpyVAE, images: np.ndarray, grid: int) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 784) images -> the posterior means and modes of their codes, by the midpoint rule on a grid x grid lattice."""
+    """(N, 784) images -> the posterior means and modes of their codes, by the midpoint rule on a grid x grid
+    lattice, with the bound panel's own likelihood and prior (vae.bound)."""
     axis = np.linspace(-EXTENT, EXTENT, grid)
     nodes = np.stack(np.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2).astype(np.float32)
-    pixels = np.clip(model.decode(nodes).astype(np.float64), 1e-7, 1 - 1e-7)
-    log_on, log_off = np.log(pixels).T, np.log1p(-pixels).T
-    log_prior = -0.5 * (nodes.astype(np.float64) ** 2).sum(1)
+    at, log_prior = bound.decoded(model, nodes), bound.log_prior(nodes)
     means, modes = [], []
     for start in range(0, len(images), BATCH):
-        x = images[start : start + BATCH].reshape(-1, log_on.shape[0]).astype(np.float64)
-        log_joint = x @ log_on + (1 - x) @ log_off + log_prior
+        x = images[start : start + BATCH].reshape(-1, N_PIXELS).astype(np.float32)
+        log_joint = bound.likelihood_at(model, x, at) + log_prior
         weights = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
         means.append(weights @ nodes)
         modes.append(nodes[np.argmax(log_joint, axis=1)])

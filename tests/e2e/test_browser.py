@@ -10,6 +10,7 @@ digit is a canvas, not an <img>.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -202,13 +203,19 @@ def test_clicking_a_dot_moves_the_sliders_to_that_test_digit(page, screenshot):
     screenshot()
 
 
+@functools.cache
+def default_model():
+    from vae.inference import NumpyVAE
+
+    return NumpyVAE.load(find_run() / "model.keras")  # the run the app server shows
+
+
 def python_code(data: bytes) -> np.ndarray:
     """The shipped default run's mean code of a picture file, made MNIST-like by Python (vae.images)."""
     from vae.images import digit_from_upload
-    from vae.inference import NumpyVAE
 
     digit, _, _ = digit_from_upload(data)
-    return NumpyVAE.load(find_run() / "model.keras").encode(digit.reshape(1, -1))[0][0]
+    return default_model().encode(digit.reshape(1, -1))[0][0]
 
 
 @pytest.mark.parametrize(
