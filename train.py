@@ -56,6 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="the encoder sees shifted/rotated/scaled/sheared/restroked digits (vae.augment)")  # fmt: skip
     p.add_argument("--code-consistency", type=float, default=defaults.code_consistency, metavar="WEIGHT",
                    help="with --augment: ELBO on clean digits, distorted codes pulled onto clean ones (0: off)")  # fmt: skip
+    p.add_argument("--label-weight", type=float, default=defaults.label_weight, metavar="WEIGHT",
+                   help="a head reads the digit from each code; its cross-entropy joins the loss (0: off)")  # fmt: skip
     p.add_argument("--resume", action="store_true", help="continue RUN_DIR from its last completed epoch")
     args = p.parse_args(argv)
     if not 1 <= args.epochs <= MAX_EPOCHS:
@@ -64,6 +66,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--kl-warmup must be between 0 and --epochs")
     if not 1 <= args.latent_dim <= MAX_LATENT_DIM:
         p.error(f"--latent-dim must be between 1 and {MAX_LATENT_DIM}")
+    try:
+        config_from_args(args)  # VAEConfig's own checks, said before TensorFlow is imported
+    except ValueError as err:
+        p.error(str(err))
     return args
 
 
@@ -109,6 +115,7 @@ def config_from_args(args: argparse.Namespace) -> VAEConfig:
         lr_schedule=args.lr_schedule,
         augment=args.augment,
         code_consistency=args.code_consistency,
+        label_weight=args.label_weight,
     )
 
 

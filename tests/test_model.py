@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from tests.helpers import ROOT
+from vae import batches
 from vae.config import VAEConfig
 from vae.losses import reconstruction_nats
 from vae.model import VAE, build_vae
@@ -155,3 +156,50 @@ def test_code_consistency_keeps_the_clean_elbo_and_pulls_distorted_codes_onto_cl
         gaps[weight] = float(np.abs(model.encode(distorted)[0] - model.encode(clean)[0]).mean())
     assert gaps[20.0] < 0.85 * gaps[0.0]  # 0.75 to 0.7 over runs here: thread scheduling varies the fit
     assert VAE.from_config(model.get_config()).code_consistency == 20.0
+
+
+def _ten_digits(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Ten made-up 'digits': each label lights its own stripe of rows, with noise on every pixel."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n)
+    x = rng.uniform(0, 0.2, size=(n, 28, 28)).astype(np.float32)
+    for i, label in enumerate(labels):
+        x[i, 2 + 2 * label : 4 + 2 * label, :] = 1.0
+    return x.reshape(n, 784), labels
+
+
+def test_the_label_head_reads_the_digit_from_the_code_and_stays_out_of_the_reported_loss():
+    x, labels = _ten_digits()
+    model = build_vae(VAEConfig(hidden=(64,), label_weight=5.0, lr=0.005))
+    data = batches.make_dataset(x, 32, seed=0, labels=labels)
+    fit = model.fit(data, epochs=15, verbose=0).history
+    assert set(fit) == {"loss", "reconstruction", "kl", "label"}
+    assert fit["label"][-1] < 0.5 * fit["label"][0]
+    # "loss" is the VAE's own objective, as the test curve's: the label term is trained, not reported in it
+    np.testing.assert_allclose(fit["loss"][-1], fit["reconstruction"][-1] + fit["kl"][-1], rtol=1e-3)
+    read = model.label_head(model.encode(x)[0]).numpy().argmax(axis=1)
+    assert np.mean(read == labels) > 0.9
+    assert set(model.evaluate(x, batch_size=100, verbose=0, return_dict=True)) == {"loss", "reconstruction", "kl"}
+
+
+def test_a_label_head_needs_labels_and_costs_a_plain_vae_nothing():
+    x, _ = _ten_digits(64)
+    with pytest.raises(ValueError, match="labels"):
+        build_vae(VAEConfig(hidden=(16,), label_weight=1.0)).fit(x, epochs=1, verbose=0)
+    plain = VAE(hidden=(16,))
+    assert plain.label_head is None and len(plain.weights) == len(VAE(hidden=(16,), label_weight=0.0).weights)
+
+
+def test_a_run_with_a_label_head_round_trips_and_the_numpy_vae_reads_only_the_vae(tmp_path):
+    from vae.inference import NumpyVAE
+
+    x, labels = _ten_digits(128)
+    model = build_vae(VAEConfig(hidden=(32,), label_weight=2.0))
+    model.fit(batches.make_dataset(x, 64, labels=labels), epochs=1, verbose=0)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert loaded.label_weight == 2.0
+    np.testing.assert_array_equal(loaded.label_head(x[:5, :2]), model.label_head(x[:5, :2]))
+    twin = NumpyVAE.load(path)  # what the app and the page run: the head is not part of either network
+    np.testing.assert_allclose(twin.encode(x)[0], model.encode(x)[0], atol=1e-5)

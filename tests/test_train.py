@@ -98,6 +98,9 @@ def test_bad_flags_are_refused_before_any_work(tmp_path):
     result = run_train("--out", str(tmp_path / "x"), "--epochs", "0")
     assert result.returncode == 2 and "--epochs" in result.stderr
     assert not (tmp_path / "x").exists()
+    result = run_train("--out", str(tmp_path / "y"), "--label-weight", "-1")  # VAEConfig's own checks
+    assert result.returncode == 2 and "label_weight >= 0" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "y").exists()
 
 
 def test_a_second_trainer_on_the_same_run_dir_is_refused(tmp_path):
@@ -126,6 +129,7 @@ def test_the_apps_full_data_settings_train_a_loadable_run(mnist_dir, tmp_path):
 def test_the_training_options_are_flags_saved_in_the_run(mnist_dir, tmp_path):
     run_dir = tmp_path / "options"
     flags = ("--lr-schedule", "cosine", "--kl-warmup", "1", "--augment", "--code-consistency", "0.5")
+    flags += ("--label-weight", "3")
     result = run_train("--subset", "2000", "--epochs", "2", "--out", str(run_dir), *flags)
     assert result.returncode == 0, result.stderr[-3000:]
     run = io.load_run(run_dir)
@@ -137,6 +141,8 @@ def test_the_training_options_are_flags_saved_in_the_run(mnist_dir, tmp_path):
         0.5,
     )
     assert run.model.code_consistency == 0.5
+    assert config.label_weight == 3.0 and run.model.label_head is not None
+    assert all(entry["label"] > 0 for entry in run.history)  # the head's cross-entropy, kept per epoch
     assert run.history[1]["val_loss"] < run.history[0]["val_loss"]
     result = run_train("--out", str(tmp_path / "x"), "--epochs", "2", "--kl-warmup", "3")
     assert result.returncode == 2 and "--kl-warmup" in result.stderr

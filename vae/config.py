@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 IMAGE_SIZE = 28  # MNIST and Fashion-MNIST: 28 x 28 grey pixels, flattened to 784
 N_PIXELS = IMAGE_SIZE * IMAGE_SIZE
+N_CLASSES = 10  # digits, or Fashion-MNIST's ten kinds of clothing
 LR_SCHEDULES = ("constant", "cosine")  # vae.training.epoch_lr
 
 # The seed tutorial weighted per-pixel *mean* BCE against 0.0001 x summed KL. Our
@@ -32,6 +33,9 @@ class VAEConfig:
     augment: bool = False  # the encoder sees vae.augment's distortions, the loss the clean image
     code_consistency: float = 0.0  # with augment: > 0 keeps the ELBO on clean images and pulls distorted codes
     # onto clean ones with this weight (VAE._consistency) instead of reconstructing clean from distorted
+    label_weight: float = 0.0  # > 0: a small head reads the digit from the sampled code, and its cross-entropy
+    # on the training labels joins the loss with this weight (VAE._label_loss): semi-supervised, it keeps the
+    # digits apart on the 2-D map (pretrained/README.md has what it did to the likelihood and foreign digits)
     version: int = 1  # bump when a saved run can no longer be read by this code
 
     def __post_init__(self) -> None:
@@ -40,8 +44,10 @@ class VAEConfig:
             raise ValueError(f"latent_dim and hidden sizes must be positive: {self}")
         if self.kl_weight < 0 or self.batch_size < 1 or self.lr <= 0 or self.epochs < 0:
             raise ValueError(f"kl_weight >= 0, batch_size >= 1, lr > 0, epochs >= 0 required: {self}")
-        if self.kl_warmup_epochs < 0 or self.code_consistency < 0 or self.lr_schedule not in LR_SCHEDULES:
+        if self.kl_warmup_epochs < 0 or self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"kl_warmup_epochs >= 0 and lr_schedule in {LR_SCHEDULES} required: {self}")
+        if self.label_weight < 0 or self.code_consistency < 0 or (self.code_consistency > 0 and not self.augment):
+            raise ValueError(f"label_weight >= 0 and code_consistency >= 0 (> 0 only with augment) required: {self}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self) | {"hidden": list(self.hidden)}

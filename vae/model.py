@@ -1,4 +1,5 @@
-"""The VAE: a Dense encoder to (z_mean, z_log_var), the reparameterization trick, a Dense decoder.
+"""The VAE: a Dense encoder to (z_mean, z_log_var), the reparameterization trick, a Dense decoder;
+optionally a small label head that reads the digit from the sampled code (label_weight > 0).
 
 Keras 3 can only save a subclassed model it can rebuild: so the class is registered,
 builds its own encoder and decoder from plain numbers in ``__init__`` and returns those
@@ -14,8 +15,11 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from vae.config import N_PIXELS
+from vae.batches import unpack_batch
+from vae.config import N_CLASSES, N_PIXELS
 from vae.losses import vae_loss
+
+LABEL_HEAD_WIDTH = 64
 
 
 @keras.saving.register_keras_serializable(package="vae")
@@ -54,6 +58,15 @@ def build_decoder(latent_dim: int, hidden: tuple[int, ...]) -> keras.Model:
     return keras.Model(inputs, logits, name="decoder")
 
 
+def build_label_head(latent_dim: int, classes: int = N_CLASSES) -> keras.Model:
+    """The digit from a code: two small ReLU layers, so the classes may take any shape on the 2-D map
+    rather than the convex cells a linear softmax would cut."""
+    x = inputs = keras.Input(shape=(latent_dim,), name="z")
+    for i in range(2):
+        x = layers.Dense(LABEL_HEAD_WIDTH, activation="relu", name=f"label_{i}")(x)
+    return keras.Model(inputs, layers.Dense(classes, name="label_logits")(x), name="label_head")
+
+
 @keras.saving.register_keras_serializable(package="vae")
 class VAE(keras.Model):
     def __init__(
@@ -63,10 +76,12 @@ class VAE(keras.Model):
         kl_weight: float = 1.0,
         seed: int | None = None,
         code_consistency: float = 0.0,
+        label_weight: float = 0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.code_consistency = float(code_consistency)
+        self.label_weight = float(label_weight)
         self.latent_dim = int(latent_dim)
         self.hidden = tuple(int(h) for h in hidden)
         self.kl_weight = float(kl_weight)
@@ -74,9 +89,12 @@ class VAE(keras.Model):
         self.encoder = build_encoder(self.latent_dim, self.hidden)
         self.decoder = build_decoder(self.latent_dim, self.hidden)
         self.sampling = Sampling(seed=seed, name="sampling")
+        # built only when used: a run without it keeps the weight list of the runs saved before it existed
+        self.label_head = build_label_head(self.latent_dim) if self.label_weight > 0 else None
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_tracker = keras.metrics.Mean(name="kl")
+        self.label_tracker = keras.metrics.Mean(name="label")  # the label head's cross-entropy, training only
         # Encoder and decoder are functional models, built on creation; saying so lets
         # save_weights / load_model work before the first call.
         self.built = True
@@ -97,11 +115,13 @@ class VAE(keras.Model):
             "kl_weight": self.kl_weight,
             "seed": self.seed,
             "code_consistency": self.code_consistency,
+            "label_weight": self.label_weight,
         }
 
     @property
     def metrics(self) -> list:
-        return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
+        trackers = [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
+        return trackers + ([self.label_tracker] if self.label_head is not None else [])
 
     def call(self, x, training: bool = False):
         """Reconstruction logits of x through a sampled z."""
@@ -109,12 +129,18 @@ class VAE(keras.Model):
         return self.decoder(self.sampling([z_mean, z_log_var]), training=training)
 
     def _step_losses(self, x, target, kl_weight, training: bool, codes: tuple | None = None):
-        """Losses of reconstructing target from the code of x (the same images unless augmenting).
-        codes: x's (z_mean, z_log_var) if already encoded."""
+        """(loss, reconstruction, kl) of reconstructing target from the code of x (the same images unless
+        augmenting), and the sampled code z. codes: x's (z_mean, z_log_var) if already encoded."""
         z_mean, z_log_var = codes if codes is not None else self.encoder(x, training=training)
         z = self.sampling([z_mean, z_log_var])
         logits = self.decoder(z, training=training)
-        return vae_loss(target, logits, z_mean, z_log_var, kl_weight)
+        return vae_loss(target, logits, z_mean, z_log_var, kl_weight), z
+
+    def _label_loss(self, z, labels):
+        """Mean cross-entropy of the label head reading each sampled code's digit: on the sample, not the
+        mean, so that the classes stay apart by more than a code's own uncertainty."""
+        logits = self.label_head(z, training=True)
+        return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
 
     def _consistency(self, distorted, clean_mean, clean_log_var):
         """Mean over the batch of -log q(mu(distorted) | clean) + const: how far, in the clean digit's own
@@ -124,32 +150,41 @@ class VAE(keras.Model):
         clean_mean, clean_log_var = tf.stop_gradient(clean_mean), tf.stop_gradient(clean_log_var)
         return tf.reduce_mean(0.5 * tf.reduce_sum(tf.square(mean - clean_mean) * tf.exp(-clean_log_var), axis=-1))
 
-    def _report(self, loss, reconstruction, kl) -> dict:
+    def _report(self, loss, reconstruction, kl, label=None) -> dict:
         self.loss_tracker.update_state(loss)
         self.reconstruction_tracker.update_state(reconstruction)
         self.kl_tracker.update_state(kl)
-        return {m.name: m.result() for m in self.metrics}
+        if label is not None:
+            self.label_tracker.update_state(label)
+        return {m.name: m.result() for m in self.metrics if label is not None or m is not self.label_tracker}
 
     def train_step(self, data):
-        # images, (images,) from fit(x), or (encoder input, reconstruction target) from vae.data's augment
-        x, target = (data[0], data[-1]) if isinstance(data, tuple) else (data, data)
+        # vae.batches: images, or (encoder input, reconstruction target[, labels]); the input is a distorted
+        # copy of the target with augment, the labels are there for the label head
+        x, target, labels = unpack_batch(data)
+        if self.label_head is not None and labels is None:
+            raise ValueError("this VAE trains a label head (label_weight > 0): its batches need the labels")
         kl_weight = self.kl_weight_variable * self.kl_warmup
         with tf.GradientTape() as tape:
-            if self.code_consistency > 0 and x is not target:
+            if self.code_consistency > 0:  # VAEConfig allows it with augment only
                 # the ELBO of the clean image, and the distorted one's code pulled onto the clean one's
                 codes = self.encoder(target, training=True)
-                loss, reconstruction, kl = self._step_losses(target, target, kl_weight, True, codes)
+                (loss, reconstruction, kl), z = self._step_losses(target, target, kl_weight, True, codes)
                 loss += self.code_consistency * self._consistency(x, *codes)
             else:
-                loss, reconstruction, kl = self._step_losses(x, target, kl_weight, training=True)
-        grads = tape.gradient(loss, self.trainable_weights)
+                (loss, reconstruction, kl), z = self._step_losses(x, target, kl_weight, training=True)
+            # the objective, loss + label_weight * label; "loss" stays the VAE's own, comparable to the test's
+            label = self._label_loss(z, labels) if self.label_head is not None else None
+            objective = loss if label is None else loss + self.label_weight * label
+        grads = tape.gradient(objective, self.trainable_weights)
         self.optimizer.apply(grads, self.trainable_weights)
-        return self._report(loss, reconstruction, kl)
+        return self._report(loss, reconstruction, kl, label)
 
     def test_step(self, data):
         # the run's own objective at its full kl_weight, warm-up or not: test curves stay comparable
-        x = data[0] if isinstance(data, tuple) else data
-        return self._report(*self._step_losses(x, x, self.kl_weight_variable, training=False))
+        x, _, _ = unpack_batch(data)
+        losses, _ = self._step_losses(x, x, self.kl_weight_variable, training=False)
+        return self._report(*losses)
 
     # ---- the public fast paths: numpy in, numpy out, one compiled graph each ----
 
@@ -179,6 +214,7 @@ def build_vae(config, jit_compile: bool = True) -> VAE:
         kl_weight=config.kl_weight,
         seed=config.seed,
         code_consistency=config.code_consistency,
+        label_weight=config.label_weight,
     )
     # XLA fuses the small Dense layers' kernels, and steps_per_execution=10 runs ten steps per call from
     # Python; with and without XLA: benchmarks/batch_elbo.py --settings 128:0.001 128:0.001:noxla.

@@ -43,12 +43,21 @@ class Datasets:
 
 
 def make_datasets(
-    config: VAEConfig, x_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, start_epoch: int = 0
+    config: VAEConfig,
+    x_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    start_epoch: int = 0,
+    y_train: np.ndarray | None = None,
 ) -> Datasets:
+    """y_train: the training labels, needed (only) when config.label_weight > 0."""
+    if config.label_weight > 0 and y_train is None:
+        raise ValueError("label_weight > 0 trains on the labels: make_datasets needs y_train")
     # seed + start_epoch: a resumed run sees a fresh shuffle order rather than epoch 1's again
     train = batches.make_dataset(
-        x_train, config.batch_size, seed=config.seed + start_epoch, binarize=config.binarize, augment=config.augment
-    )
+        x_train, config.batch_size, seed=config.seed + start_epoch, binarize=config.binarize, augment=config.augment,
+        labels=y_train if config.label_weight > 0 else None,
+    )  # fmt: skip
     test = batches.make_dataset(x_test, TEST_BATCH, shuffle=False)
     steps = -(-len(x_train) // config.batch_size)
     return Datasets(train, test, steps, x_test, y_test, snapshots.snapshot_index(y_test))
@@ -56,9 +65,9 @@ def make_datasets(
 
 def load_datasets(config: VAEConfig, data_dir: str | None = None, start_epoch: int = 0) -> Datasets:
     """The config's dataset (vae.data's search rules), its subset of the training images, all test images."""
-    x_train, _ = data.load_vectors("train", config.dataset, data_dir, config.subset)
+    x_train, y_train = data.load_vectors("train", config.dataset, data_dir, config.subset)
     x_test, y_test = data.load_vectors("test", config.dataset, data_dir)
-    return make_datasets(config, x_train, x_test, y_test, start_epoch)
+    return make_datasets(config, x_train, x_test, y_test, start_epoch, y_train)
 
 
 def new_model(config: VAEConfig, jit_compile: bool = True) -> keras.Model:
@@ -86,7 +95,7 @@ _warm: dict[tuple, tuple[keras.Model, list[np.ndarray]]] = {}
 
 def _network(config: VAEConfig) -> tuple:
     """What fixes a built model's graph and its initial weights (the rest is set per run or per epoch)."""
-    return config.latent_dim, tuple(config.hidden), config.seed, config.code_consistency
+    return config.latent_dim, tuple(config.hidden), config.seed, config.code_consistency, config.label_weight
 
 
 def warm_up(batch_sizes: tuple[int, ...], config: VAEConfig | None = None, data_dir: str | None = None) -> None:
@@ -103,8 +112,10 @@ def warm_up(batch_sizes: tuple[int, ...], config: VAEConfig | None = None, data_
     model = new_model(config)
     start = [variable.numpy().copy() for variable in model.variables]
     x = np.zeros((max(*batch_sizes, TEST_BATCH), N_PIXELS), np.float32)
-    for batch_size in batch_sizes:
-        model.fit(batches.make_dataset(x[:batch_size], batch_size, shuffle=False), epochs=1, verbose=0, shuffle=False)
+    labels = np.zeros(len(x), np.int32) if config.label_weight > 0 else None
+    for n in batch_sizes:
+        train = batches.make_dataset(x[:n], n, shuffle=False, labels=None if labels is None else labels[:n])
+        model.fit(train, epochs=1, verbose=0, shuffle=False)
     model.evaluate(batches.make_dataset(x[:TEST_BATCH], TEST_BATCH, shuffle=False), verbose=0)
     model.encode(x[:2])
     generate.sample_sheet(model, seed=config.seed)
