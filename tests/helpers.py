@@ -79,11 +79,15 @@ def find_run(given: str | None = None) -> Path:
     return train_tiny_run(run_dir)
 
 
-def make_run(run_dir: Path, kl_weight: float = 1.0, epochs: int = 2, seed: int = 0, latent_dim: int = 2) -> Path:
+def make_run(
+    run_dir: Path, kl_weight: float = 1.0, epochs: int = 2, seed: int = 0, latent_dim: int = 2, label_weight: float = 0.0
+) -> Path:
     """A complete run directory built in-process (a 16-unit model, random latents): no MNIST, no train.py."""
     from vae.model import build_vae  # imports TensorFlow: only the tests that build a run pay for it
 
-    config = VAEConfig(latent_dim=latent_dim, hidden=(16,), kl_weight=kl_weight, epochs=epochs, seed=seed)
+    config = VAEConfig(
+        latent_dim=latent_dim, hidden=(16,), kl_weight=kl_weight, epochs=epochs, seed=seed, label_weight=label_weight
+    )
     io.atomic_write_json(run_dir / "config.json", config.to_dict())
     model = build_vae(config)
     rng = np.random.default_rng(seed)

@@ -23,7 +23,7 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     base = tmp_path_factory.mktemp("built")
-    return {"a": make_run(base / "a", kl_weight=1.0), "b": make_run(base / "b", kl_weight=4.0, seed=1)}
+    return {"a": make_run(base / "a", kl_weight=1.0), "b": make_run(base / "b", kl_weight=4.0, seed=1, label_weight=20.0)}
 
 
 @pytest.fixture
@@ -109,11 +109,13 @@ def test_beyond_two_dimensions_server_sliders_change_the_digit(app_roots):
 def test_picker_switches_runs(app_roots):
     at = start_app(run="runs/a")
     assert at.selectbox(key="run").value == "runs/a"
+    assert not any("labels" in c.value for c in at.sidebar.caption)  # a plain VAE says nothing of labels
     assert set(at.selectbox(key="run").options) == {catalog.describe(n).label for n in ("runs/a", "runs/b")}
     decoder_a = pad(at)["digest"]
     at.selectbox(key="run").set_value("runs/b").run()
     no_errors(at)
     assert "kl_weight **4**" in at.sidebar.caption[0].value
+    assert any("labels" in c.value and "20" in c.value for c in at.sidebar.caption)  # b was trained with them
     assert pad(at)["digest"] != decoder_a  # the page is sent the other model's decoder
     assert at.query_params["run"] == "runs/b"
 

@@ -53,6 +53,8 @@ def run_facts(info: catalog.RunInfo) -> None:
             hidden=list(config.hidden), size=size, dataset=config.dataset,
         )
     )  # fmt: skip
+    if config.label_weight > 0:
+        st.sidebar.caption(t("sidebar.labels", label_weight=config.label_weight))
     if last:
         rec, kl = last["val_reconstruction"], last["val_kl"]
         st.sidebar.markdown(
