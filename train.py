@@ -27,7 +27,7 @@ from filelock import FileLock, Timeout
 from vae import standby
 from vae.config import LR_SCHEDULES, VAEConfig
 from vae.io import write_status
-from vae.limits import FULL_DATA_RETRAIN, MAX_EPOCHS, MAX_LATENT_DIM, QUICK_RETRAIN
+from vae.limits import FULL_DATA_RETRAIN, MAX_EPOCHS, MAX_LATENT_DIM, QUICK_RETRAIN, RETRAIN_LABEL_WEIGHT
 from vae.messages import Message
 
 
@@ -146,7 +146,9 @@ def train(args: argparse.Namespace) -> int:
 def warm_up() -> None:
     """A waiting train.py's head start: the default model traced at the app's two retrain batch sizes."""
     training = importlib.import_module("vae.training")
-    training.warm_up((FULL_DATA_RETRAIN.batch_size, QUICK_RETRAIN.batch_size))
+    # the app's retrains train the label head unless the student turns it off (vae.jobs.start)
+    config = VAEConfig(label_weight=RETRAIN_LABEL_WEIGHT)
+    training.warm_up((FULL_DATA_RETRAIN.batch_size, QUICK_RETRAIN.batch_size), config)
 
 
 def main(argv: list[str] | None = None) -> int:

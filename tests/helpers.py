@@ -80,7 +80,12 @@ def find_run(given: str | None = None) -> Path:
 
 
 def make_run(
-    run_dir: Path, kl_weight: float = 1.0, epochs: int = 2, seed: int = 0, latent_dim: int = 2, label_weight: float = 0.0
+    run_dir: Path,
+    kl_weight: float = 1.0,
+    epochs: int = 2,
+    seed: int = 0,
+    latent_dim: int = 2,
+    label_weight: float = 0.0,
 ) -> Path:
     """A complete run directory built in-process (a 16-unit model, random latents): no MNIST, no train.py."""
     from vae.model import build_vae  # imports TensorFlow: only the tests that build a run pay for it

@@ -23,7 +23,10 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     base = tmp_path_factory.mktemp("built")
-    return {"a": make_run(base / "a", kl_weight=1.0), "b": make_run(base / "b", kl_weight=4.0, seed=1, label_weight=20.0)}
+    return {
+        "a": make_run(base / "a", kl_weight=1.0),
+        "b": make_run(base / "b", kl_weight=4.0, seed=1, label_weight=20.0),
+    }
 
 
 @pytest.fixture
@@ -228,7 +231,7 @@ def test_retraining_runs_to_the_end_and_the_run_appears_in_the_picker(app_roots,
     at.radio(key="kl_preset-en").set_value(next(k for k in at.radio(key="kl_preset-en").options if "(4)" in k))
     train_button(at).click().run()
     job = jobs.current(app_roots["runs"])
-    assert job.settings == {"kl_weight": 4.0, "epochs": 1, "subset": 2000}
+    assert job.settings == {"kl_weight": 4.0, "epochs": 1, "subset": 2000, "labels": True}  # as shipped, by default
     train_button(at).click().run()  # a second click is told, not obeyed
     assert any("already running" in w.value for w in at.warning)
     seen = poll(at, app_roots["runs"], lambda job: not job.running)
@@ -241,6 +244,7 @@ def test_retraining_runs_to_the_end_and_the_run_appears_in_the_picker(app_roots,
     at.button(key="open_run").click().run()
     assert at.selectbox(key="run").value == f"runs/{job.name}"
     assert "kl_weight **4**" in at.sidebar.caption[0].value
+    assert any("labels" in c.value and "50" in c.value for c in at.sidebar.caption)  # it says it used them
     assert at.subheader[0].value == "1 · Two numbers make a digit"  # back on the explorer
 
 
@@ -249,7 +253,10 @@ def test_retraining_can_be_cancelled(app_roots, mnist_dir):
     at = training_page(start_app(run="runs/a"))
     at.slider(key="epochs").set_value(50)
     at.selectbox(key="subset-en").set_value(2_000)
+    at.toggle(key="labels").set_value(False)  # a plain VAE, never shown a label
     train_button(at).click().run()
+    job = jobs.current(app_roots["runs"])
+    assert job.settings["labels"] is False and job.name.endswith("-nolabels")
     poll(at, app_roots["runs"], lambda job: job.status.get("state") == "running")
     at.button(key="cancel").click().run()
     poll(at, app_roots["runs"], lambda job: not job.running)

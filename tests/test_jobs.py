@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers import write_fake_trainer
 from vae import jobs, standby
-from vae.limits import FULL_DATA_RETRAIN, QUICK_RETRAIN
+from vae.limits import FULL_DATA_RETRAIN, QUICK_RETRAIN, RETRAIN_LABEL_WEIGHT
 from vae.process import trainer_alive
 
 
@@ -51,6 +51,8 @@ def state(runs_dir):
         ({"kl_weight": 11}, "kl_weight must be between"),
         ({"kl_weight": float("nan")}, "kl_weight must be between"),
         ({"subset": 10}, "subset must be between"),
+        ({"labels": "false"}, "labels: true or false"),  # a string from a page would be truthy
+        ({"labels": 1}, "labels: true or false"),
     ],
 )
 def test_limits_are_enforced_where_jobs_start(runs_dir, script, settings, message):
@@ -66,8 +68,8 @@ def test_a_job_runs_train_with_an_argument_list_to_the_end(runs_dir, script):
     wait_for(lambda: state(runs_dir) == "finished")
     job = jobs.current(runs_dir)
     assert job.fraction_done == 1.0 and not job.running
-    assert job.status["argv"] == ["--out", str(job.run_dir), "--epochs", "3", "--kl-weight", "0.0784", "--subset", "2000", *jobs.quick_args()]  # fmt: skip
-    assert job.settings == {"kl_weight": 0.0784, "epochs": 3, "subset": 2000}
+    assert job.status["argv"] == ["--out", str(job.run_dir), "--epochs", "3", "--kl-weight", "0.0784", "--label-weight", "50.0", "--subset", "2000", *jobs.quick_args()]  # fmt: skip
+    assert job.settings == {"kl_weight": 0.0784, "epochs": 3, "subset": 2000, "labels": True}
 
 
 @pytest.mark.parametrize("subset, recipe", [(None, FULL_DATA_RETRAIN), (10_000, QUICK_RETRAIN)])
@@ -81,6 +83,7 @@ def test_a_retrain_uses_the_recipe_for_its_data(runs_dir, script, subset, recipe
 
     args = train.parse_args(argv)
     assert (args.batch_size, args.lr, args.subset) == (recipe.batch_size, recipe.lr, subset)
+    assert args.label_weight == RETRAIN_LABEL_WEIGHT  # the label head, as the shipped runs train it
     assert (recipe.batch_size, recipe.lr) != (train.VAEConfig().batch_size, train.VAEConfig().lr)  # not the defaults
 
 
@@ -203,6 +206,15 @@ def test_new_runs_get_readable_names_and_a_number_only_when_needed(tmp_path):
     (tmp_path / "kl4-e10-all").mkdir()
     assert jobs.new_run_name(settings, tmp_path) == "kl4-e10-all-2"
     assert jobs.new_run_name({"kl_weight": 0.0784, "epochs": 5, "subset": 2000}, tmp_path) == "kl0.0784-e5-n2000"
+    assert jobs.new_run_name(settings | {"labels": False}, tmp_path) == "kl4-e10-all-nolabels"
+
+
+def test_a_retrain_without_labels_trains_a_plain_vae(runs_dir, script):
+    job = jobs.start(runs_dir, kl_weight=1.0, epochs=1, subset=2000, labels=False, script=script)
+    wait_for(lambda: state(runs_dir) == "finished")
+    argv = jobs.current(runs_dir).status["argv"]
+    assert job.run_dir.name == "kl1-e1-n2000-nolabels"
+    assert argv[argv.index("--label-weight") + 1] == "0.0"
 
 
 # ------------------------------------------------------------------ a train.py waiting for the next job
@@ -229,7 +241,7 @@ def test_a_prepared_train_py_becomes_the_next_job_with_the_same_arguments_and_lo
     wait_for(lambda: state(runs_dir) == "finished")
     job = jobs.current(runs_dir)
     assert job.status["pid"] == entry["pid"]
-    assert job.status["argv"] == ["--out", str(job.run_dir), "--epochs", "3", "--kl-weight", "0.0784", "--subset", "2000", *jobs.quick_args()]  # fmt: skip
+    assert job.status["argv"] == ["--out", str(job.run_dir), "--epochs", "3", "--kl-weight", "0.0784", "--label-weight", "50.0", "--subset", "2000", *jobs.quick_args()]  # fmt: skip
     assert f"training {entry['pid']}" in (job.run_dir / "train.log").read_text()
     assert not list((runs_dir / standby.ORDER_DIR).iterdir())  # its order and waiting log are gone
     assert jobs.prepare(runs_dir, script=script) and standby.waiting(runs_dir)["pid"] != entry["pid"]  # a fresh one

@@ -41,6 +41,7 @@ from vae.limits import (
     QUICK_RETRAIN,
     RETRAIN_EPOCHS,
     RETRAIN_KL_WEIGHT,
+    RETRAIN_LABEL_WEIGHT,
     RETRAIN_SUBSET,
     STANDBY_IDLE_SECONDS,
 )
@@ -89,8 +90,10 @@ class Job:
         return min(max(done / epochs, 0.0), 1.0)
 
 
-def check_settings(kl_weight: float, epochs: int, subset: int | None) -> dict:
+def check_settings(kl_weight: float, epochs: int, subset: int | None, labels: bool = True) -> dict:
     """The job's settings, validated; JobError says which is out of range."""
+    if not isinstance(labels, bool):  # a number or a string from a page would turn the head on by truthiness
+        raise JobError("jobs.invalid_settings", "invalid training settings: {error}", error="labels: true or false")
     try:
         kl_weight, epochs = float(kl_weight), int(epochs)
         subset = None if subset is None else int(subset)
@@ -112,7 +115,7 @@ def check_settings(kl_weight: float, epochs: int, subset: int | None) -> dict:
             "jobs.subset_range", "the training subset must be between {low:g} and {high:g} images, not {value}",
             low=RETRAIN_SUBSET.low, high=RETRAIN_SUBSET.high, value=subset,
         )  # fmt: skip
-    return {"kl_weight": kl_weight, "epochs": epochs, "subset": subset}
+    return {"kl_weight": kl_weight, "epochs": epochs, "subset": subset, "labels": labels}
 
 
 @contextmanager
@@ -159,10 +162,12 @@ def current(runs_dir: str | Path) -> Job | None:
 
 
 def new_run_name(settings: dict, runs_dir: Path | None = None) -> str:
-    """A name a student can read: kl weight, epochs, data ("kl4-e10-all"); "-2", "-3" ... only when a run of
-    that name exists already."""
+    """A name a student can read: kl weight, epochs, data ("kl4-e10-all"), "-nolabels" for a VAE trained without
+    the labels; "-2", "-3" ... only when a run of that name exists already."""
     data = f"n{settings['subset']}" if settings["subset"] else "all"
-    base = f"kl{settings['kl_weight']:g}-e{settings['epochs']}-{data}"
+    base = f"kl{settings['kl_weight']:g}-e{settings['epochs']}-{data}" + (
+        "" if settings.get("labels", True) else "-nolabels"
+    )
     if runs_dir is None or not (runs_dir / base).exists():
         return base
     return next(f"{base}-{n}" for n in itertools.count(2) if not (runs_dir / f"{base}-{n}").exists())
@@ -175,9 +180,11 @@ def start(
     subset: int | None = None,
     data_dir: str | None = None,
     script: Path = TRAIN_SCRIPT,
+    labels: bool = True,
 ) -> Job:
-    """Start train.py writing a new run in runs_dir. JobError if another job runs or a setting is out of range."""
-    settings = check_settings(kl_weight, epochs, subset)
+    """Start train.py writing a new run in runs_dir. JobError if another job runs or a setting is out of range.
+    labels: train the label head as the shipped runs do (vae.limits.RETRAIN_LABEL_WEIGHT), or a plain VAE."""
+    settings = check_settings(kl_weight, epochs, subset, labels)
     runs_dir = Path(runs_dir)
     with _locked(runs_dir):
         job = current(runs_dir)
@@ -190,6 +197,7 @@ def start(
         run_dir.mkdir()
         argv = [sys.executable, str(script), "--out", str(run_dir), "--epochs", str(settings["epochs"])]
         argv += ["--kl-weight", repr(settings["kl_weight"])]
+        argv += ["--label-weight", repr(RETRAIN_LABEL_WEIGHT if settings["labels"] else 0.0)]
         argv += ["--subset", str(settings["subset"]), *quick_args()] if settings["subset"] else full_data_args()
         if data_dir:
             argv += ["--data-dir", str(data_dir)]

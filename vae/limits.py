@@ -51,6 +51,9 @@ FULL_DATA_RETRAIN = RetrainRecipe(batch_size=250, lr=0.002)
 # default epochs on 10,000 images draw most digits clearly at every KL preset, where train.py's defaults
 # draw a few (benchmarks/batch_elbo.py --subset 10000; benchmarks/README.md). 50 divides the subsets offered.
 QUICK_RETRAIN = RetrainRecipe(batch_size=50, lr=0.003)
+# With "use the labels" on (the default), a retrain's label head weighs what the shipped runs' does, so that a
+# retrain and the shipped runs differ in kl_weight, not in labels (tests/test_pretrained.py checks they agree).
+RETRAIN_LABEL_WEIGHT = 50.0
 
 # ------------------------------------------------------------------ pictures (the drawing pad's page, vae.images)
 

@@ -44,10 +44,11 @@ def training_panel() -> None:
         subset = st.selectbox(
             t("train.data"), SUBSETS, format_func=lambda n: t(f"train.subset_{n}"), key=keyed("subset")
         )
+        labels = st.toggle(t("train.labels"), value=True, key="labels", help=t("train.labels_help"))
         if st.button(t("train.start"), type="primary", key="train", disabled=not presenter_ui.can_act()):
             try:
                 if presenter_ui.allowed():  # asked at the action too, as every presenter action is (vae.ui.presenter)
-                    jobs.start(runs_dir, kl_weight, epochs, subset or None)
+                    jobs.start(runs_dir, kl_weight, epochs, subset or None, labels=bool(labels))
             except jobs.JobError as err:
                 st.warning(message(err))
         presenter_ui.locked_note()
