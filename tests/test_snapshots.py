@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import ROOT, make_run
-from vae import catalog, io, snapshots
+from vae import io, snapshots
 
 
 def test_the_subset_has_every_digit_equally_and_is_the_same_each_time():
@@ -48,17 +48,6 @@ def test_one_entry_per_committed_epoch_an_uncommitted_one_left_out(run_dir):
 
 def test_a_run_without_snapshots_has_an_empty_list(run_dir):
     assert io.load_run(run_dir, with_model=False).epoch_latents == []
-
-
-def test_every_shipped_pretrained_run_loads_its_epoch_latents(monkeypatch):
-    monkeypatch.delenv(catalog.ROOT_ENV["pretrained"], raising=False)
-    pretrained = [info for info in catalog.list_runs() if info.name.startswith("pretrained/")]
-    assert pretrained, "no pretrained runs found"
-    for info in pretrained:
-        entries = io.load_run(info.path, with_model=False).epoch_latents
-        assert isinstance(entries, list)  # [] until they are retrained with snapshots
-        for entry in entries:
-            assert entry["mean"].shape[1] == info.config.latent_dim
 
 
 def test_a_damaged_snapshot_is_named(run_dir):

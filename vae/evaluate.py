@@ -171,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-exact", action="store_true", help="skip the quadrature (2-D latents only anyway)")
     parser.add_argument("--grid", type=int, default=EXACT_GRID, help="quadrature cells per axis")
     parser.add_argument("--extent", type=float, default=EXACT_EXTENT, help="quadrature over [-extent, extent]^2")
-    parser.add_argument("--classifier", default=str(CLASSIFIER_PATH), help="MNIST classifier for digit coverage")
+    parser.add_argument(
+        "--classifier", default=str(CLASSIFIER_PATH), help="MNIST classifier for digit coverage ('none': skip it)"
+    )
     parser.add_argument("--no-foreign", action="store_true", help="skip the printed and pen-drawn digits (vae.foreign)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave metrics.json alone")
     parser.add_argument("--images", type=int, default=None, help="only the first N test images (quick looks)")
@@ -190,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         "exact": not (args.cheap or args.no_exact),
         "grid": args.grid,
         "extent": args.extent,
-        "classifier_path": args.classifier,
+        "classifier_path": None if args.classifier == "none" else args.classifier,
         "labels": labels,
         "foreign": not (args.cheap or args.no_foreign),
     }
