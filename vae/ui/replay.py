@@ -43,7 +43,7 @@ def longest(replayed) -> int:
 
 def play() -> None:
     st.session_state[PLAYING_KEY] = True
-    st.session_state[EPOCH_KEY] = 1
+    st.session_state[EPOCH_KEY] = 0  # the epoch shown last: the first frame is epoch 1
 
 
 def pause() -> None:
@@ -59,10 +59,13 @@ def replay_still(replayed) -> None:
     """The epoch slider (it opens on the last epoch) and Play."""
     last = longest(replayed)
     st.session_state.setdefault(EPOCH_KEY, last)
-    st.session_state[EPOCH_KEY] = min(st.session_state[EPOCH_KEY], last)  # fewer epochs than the last replay
+    st.session_state[EPOCH_KEY] = min(max(st.session_state[EPOCH_KEY], 1), last)  # fewer epochs than the last replay
     controls, slider = st.columns([1, 6], vertical_alignment="bottom")
-    # Play is a full run: the playing fragment, which ticks, replaces this one
-    controls.button(t("replay.play"), on_click=play, key="replay_play", disabled=last < 2)
+    if controls.button(t("replay.play"), key="replay_play", disabled=last < 2):
+        play()
+        # The click reran this fragment alone, which would draw epoch 1 here and stop; the page's run puts
+        # the playing fragment, which ticks, in this one's place.
+        st.rerun(scope="app")
     epoch = slider.slider(t("replay.epoch"), 1, max(last, 2), key=EPOCH_KEY, disabled=last < 2)
     epoch_chart(replayed, epoch)
 
@@ -70,15 +73,17 @@ def replay_still(replayed) -> None:
 @st.fragment(run_every=FRAME_SECONDS)
 def replay_playing(replayed) -> None:
     """One epoch further each tick, then back to the still view at the last epoch."""
+    if not st.session_state.get(PLAYING_KEY):  # Pause's click reran this fragment alone: the page's run stops it
+        st.rerun(scope="app")
     last = longest(replayed)
-    epoch = min(st.session_state.get(EPOCH_KEY, 1), last)
+    epoch = min(st.session_state.get(EPOCH_KEY, 0) + 1, last)
+    st.session_state[EPOCH_KEY] = epoch  # so that Pause stops the slider on the epoch it shows
     st.button(t("replay.pause"), on_click=pause, key="replay_pause")
     st.progress(epoch / last, text=t("replay.playing", epoch=epoch, epochs=last))
     epoch_chart(replayed, epoch)
     if epoch >= last:
         pause()
         st.rerun(scope="app")  # the still view takes over; no callback runs at the end of a tick
-    st.session_state[EPOCH_KEY] = epoch + 1
 
 
 def live_replay(info: catalog.RunInfo) -> None:
