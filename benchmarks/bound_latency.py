@@ -26,7 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from tests.helpers import find_run  # noqa: E402
-from vae import bound, data  # noqa: E402
+from vae import bound, data, densities  # noqa: E402
 from vae.io import load_run  # noqa: E402
 
 
@@ -70,7 +70,7 @@ def main() -> None:
     rule = bound.Quadrature()
     nodes = rule.nodes()
     decodes = [timed(model.decode, nodes)[1] for _ in range(3)]
-    full = -rule.log_integral(bound.log_joint(model, digits, nodes))
+    full = -rule.log_integral(densities.log_joint(model, digits, nodes))
 
     print(f"\n{'milliseconds per digit':<44} {'p50':>8} {'p95':>8} {'max':>8}")
     print(row("digit_bound (k=1000)", wall[:, 0]))
@@ -97,7 +97,7 @@ def main() -> None:
         batch = x[: args.tf_images]
         likelihood.exact_nll(keras_model, batch[:10])  # XLA compiles outside the timing
         tf_figure, tf_wall, _ = timed(likelihood.exact_nll, keras_model, batch)
-        np_figure, np_wall, _ = timed(lambda: -rule.log_integral(bound.log_joint(model, batch, nodes)).mean())
+        np_figure, np_wall, _ = timed(lambda: -rule.log_integral(densities.log_joint(model, batch, nodes)).mean())
         print(f"\nfull-grid quadrature of {len(batch)} images: TensorFlow/XLA (vae.likelihood) {tf_wall:.1f} s, "
               f"numpy (vae.bound) {np_wall:.1f} s: {np_wall / tf_wall:.1f}x; "
               f"figures {tf_figure['nll']:.4f} vs {np_figure:.4f} nats")  # fmt: skip

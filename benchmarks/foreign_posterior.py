@@ -23,7 +23,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from tests.helpers import find_run
-from vae import bound, data, foreign
+from vae import data, densities, foreign
 from vae.config import N_PIXELS
 from vae.inference import NumpyVAE
 from vae.knn import K_NEIGHBOURS, knn_vote
@@ -37,11 +37,11 @@ def posterior_codes(model: NumpyVAE, images: np.ndarray, grid: int) -> tuple[np.
     lattice, with the bound panel's own likelihood and prior (vae.bound)."""
     axis = np.linspace(-EXTENT, EXTENT, grid)
     nodes = np.stack(np.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2).astype(np.float32)
-    at, log_prior = bound.decoded(model, nodes), bound.log_prior(nodes)
+    at, log_prior = densities.decoded(model, nodes), densities.log_prior(nodes)
     means, modes = [], []
     for start in range(0, len(images), BATCH):
         x = images[start : start + BATCH].reshape(-1, N_PIXELS).astype(np.float32)
-        log_joint = bound.likelihood_at(model, x, at) + log_prior
+        log_joint = densities.likelihood_at(model, x, at) + log_prior
         weights = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
         means.append(weights @ nodes)
         modes.append(nodes[np.argmax(log_joint, axis=1)])

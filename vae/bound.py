@@ -29,7 +29,17 @@ from scipy.ndimage import binary_dilation
 from scipy.special import logsumexp
 
 from vae.config import IMAGE_SIZE, N_PIXELS
-from vae.inference import NumpyVAE, relu_stack
+from vae.densities import (
+    Decoded,
+    decoded,
+    kl_to_prior,
+    likelihood_at,
+    log_gaussian,
+    log_joint,
+    log_likelihood,
+    log_prior,
+)
+from vae.inference import NumpyVAE
 from vae.limits import BOUND_SAMPLES, POSTERIOR_GRID_SIDE
 
 # Fine enough for posteriors a few hundredths wide, wide enough for every test code; the
@@ -44,8 +54,6 @@ EXACT_EXTENT = 6.0
 SCAN_STRIDE = 6
 SCAN_MARGIN = 30.0
 POSTERIOR_N = 48  # exact_posterior's cells per side: smooth in its fitted window, and n * n decodes per picture
-MAX_DECODED = 8192  # latent points decoded at once (x 784 float32 logits = 26 MB): bounds a request's memory
-LOG_2PI = math.log(2.0 * math.pi)
 
 
 @dataclass(frozen=True)
@@ -87,64 +95,6 @@ class Quadrature:
         """log of the integral from the log integrand at nodes (last axis; or log partial sums of them):
         logsumexp times the cell area. stride 2: the coarse rule on every other node, cells of side 2h."""
         return logsumexp(np.asarray(log_values, np.float64), axis=-1) + 2.0 * math.log(stride * self.spacing)
-
-
-# ---------------------------------------------------- the model's densities, numpy twins of vae.losses
-
-
-@dataclass(frozen=True)
-class Decoded:
-    """What log p(x|z) needs of the decoder at G latent points, whatever the image x."""
-
-    hidden: np.ndarray  # (G, H) the last hidden layer: logits = hidden @ kernel + bias
-    softplus_sum: np.ndarray  # (G,) sum over the pixels of softplus(logit)
-
-
-def decoded(model: NumpyVAE, z: np.ndarray) -> Decoded:
-    z = np.asarray(z, np.float32).reshape(-1, model.latent_dim)
-    hidden = relu_stack(z, model.decoder[:-1])
-    logits = hidden @ model.decoder[-1][0] + model.decoder[-1][1]
-    softplus = np.maximum(logits, 0.0) + np.log1p(np.exp(-np.abs(logits)))  # stable; faster than logaddexp
-    return Decoded(hidden, softplus.sum(axis=1))
-
-
-def likelihood_at(model: NumpyVAE, x: np.ndarray, at: Decoded) -> np.ndarray:
-    """(N, G) log p(x_n | z_g) = x . logits - sum softplus(logits): minus vae.losses.reconstruction_nats.
-    x . logits as (x @ kernel.T) @ hidden.T: the image meets the 784-wide layer once, not once per point."""
-    kernel, bias = model.decoder[-1]
-    return ((x @ kernel.T) @ at.hidden.T + (x @ bias)[:, None] - at.softplus_sum).astype(np.float64)
-
-
-def log_likelihood(model: NumpyVAE, x: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """(N, G) log p(x_n | z_g), decoding at most MAX_DECODED points at once."""
-    blocks = [
-        likelihood_at(model, x, decoded(model, z[start : start + MAX_DECODED]))
-        for start in range(0, len(z), MAX_DECODED)
-    ]
-    return np.concatenate(blocks, axis=1)
-
-
-def log_prior(z: np.ndarray) -> np.ndarray:
-    """log N(z; 0, I) per row."""
-    z = np.asarray(z, np.float64)
-    return -0.5 * (np.square(z).sum(axis=-1) + z.shape[-1] * LOG_2PI)
-
-
-def log_gaussian(z: np.ndarray, mean: np.ndarray, log_var: np.ndarray) -> np.ndarray:
-    """log N(z; mean, diag(exp(log_var))) per row, as vae.losses.gaussian_log_density."""
-    z, mean, log_var = (np.asarray(a, np.float64) for a in (z, mean, log_var))
-    return -0.5 * (LOG_2PI + log_var + np.square(z - mean) * np.exp(-log_var)).sum(axis=-1)
-
-
-def kl_to_prior(mean: np.ndarray, log_var: np.ndarray) -> np.ndarray:
-    """KL(N(mean, exp(log_var)) || N(0, I)) per row, as vae.losses.kl_nats."""
-    mean, log_var = np.asarray(mean, np.float64), np.asarray(log_var, np.float64)
-    return -0.5 * (1.0 + log_var - np.square(mean) - np.exp(log_var)).sum(axis=-1)
-
-
-def log_joint(model: NumpyVAE, x: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """(N, G) log p(x_n | z_g) + log p(z_g): the integrand of p(x)."""
-    return log_likelihood(model, x, z) + log_prior(z)
 
 
 # ------------------------------------------------------------------------------- checked inputs
