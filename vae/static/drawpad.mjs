@@ -18,6 +18,7 @@ import { digitFromPicture, warmUp } from "./photo.mjs";
 import { fill, isAnimated, pictureCanvas, readPicture } from "./picture.mjs";
 import { awaitNetwork, makeDecoder, networkComponent } from "./network.mjs";
 import { drawCode, grayPixels, planeBackground } from "./plane.mjs";
+import { labelPad, padView } from "./drawpad_view.mjs";
 
 const IMAGE_SIZE = 28;
 const VIEW_SIZE = 100; // the 28x28 and the reconstruction: beside a 280 px pad and plane in 704 px (a centred page)
@@ -41,25 +42,8 @@ const remember = (list, value) => {
 };
 
 function createPad(root) {
-  const wrapper = document.createElement("div");
-  wrapper.className = "drawpad";
-  wrapper.innerHTML = `
-    <div class="draw-column">
-      <canvas class="draw"></canvas>
-      <div class="buttons"><button type="button" class="undo"></button><button type="button" class="clear"></button><button type="button" class="open"></button><input type="file" class="file" hidden></div>
-      <div class="note" role="status" aria-live="polite"></div>
-    </div>
-    <div class="views">
-      <figure><canvas class="seen" role="img"></canvas><figcaption class="seen-caption"></figcaption></figure>
-      <figure><canvas class="reconstruction" role="img"></canvas><figcaption class="reconstruction-caption"></figcaption></figure>
-    </div>
-    <div class="plane-column">
-      <canvas class="plane" role="img"></canvas>
-      <div class="readout"></div>
-    </div>`;
-  root.appendChild(wrapper);
-  const $ = (selector) => wrapper.querySelector(selector);
-  const [drawCanvas, seenCanvas, reconstructionCanvas, plane, readout] = [".draw", ".seen", ".reconstruction", ".plane", ".readout"].map($);
+  const view = padView(root);
+  const { wrapper, drawCanvas, seenCanvas, reconstructionCanvas, plane, readout, note, input } = view;
 
   const ink = document.createElement("canvas"); // what the model reads: strokes opaque on transparent
   const inkContext = ink.getContext("2d", { willReadFrequently: true });
@@ -77,7 +61,6 @@ function createPad(root) {
   let picture = null; // that picture as a canvas, shown on the pad in place of strokes
   let openedAt = null; // performance.now() when that picture's file was chosen, until it is drawn
   let waiting = null; // a file opened before the networks arrived
-  const note = $(".note");
   let framePending = false;
   let handledAt = null; // performance.now() and event.timeStamp of the first event since the last frame
   let eventAt = null;
@@ -231,13 +214,13 @@ function createPad(root) {
   };
   drawCanvas.addEventListener("pointerup", endStroke);
   drawCanvas.addEventListener("pointercancel", endStroke);
-  $(".undo").addEventListener("click", () => {
+  view.undo.addEventListener("click", () => {
     if (strokes.length === 0) return;
     strokes.pop();
     requestUpdate(null);
     send();
   });
-  $(".clear").addEventListener("click", () => {
+  view.clear.addEventListener("click", () => {
     strokes = [];
     shown = picture = null;
     say("");
@@ -279,8 +262,7 @@ function createPad(root) {
     if (await isAnimated(file, read.format)) speak(["images.animated", ...made.notes]); // after the star: it reads the file again
   }
 
-  const input = $(".file");
-  $(".open").addEventListener("click", () => input.click());
+  view.open.addEventListener("click", () => input.click());
   input.addEventListener("change", () => {
     const [file] = input.files;
     input.value = ""; // the same file chosen again is a change again
@@ -303,16 +285,7 @@ function createPad(root) {
     }
     pad.pen = inkCanvas.pen;
     pad.texts = texts;
-    drawCanvas.setAttribute("aria-label", texts.canvas);
-    seenCanvas.setAttribute("aria-label", texts.seen);
-    reconstructionCanvas.setAttribute("aria-label", texts.reconstruction);
-    plane.setAttribute("aria-label", texts.plane);
-    $(".seen-caption").textContent = texts.seen;
-    $(".reconstruction-caption").textContent = texts.reconstruction;
-    $(".undo").textContent = texts.undo;
-    $(".clear").textContent = texts.clear;
-    $(".open").textContent = texts.open;
-    input.accept = limits.accept;
+    labelPad(view, texts, limits);
     if (size !== pad.size || extent !== pad.extent) {
       Object.assign(pad, { size, extent });
       resize();
