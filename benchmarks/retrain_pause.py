@@ -1,6 +1,7 @@
 """A retrain started from the app, timed from the Train click to "finished", within a lecture pause.
 
     VAE_DATA_DIR=... python -m benchmarks.retrain_pause [--epochs 10] [--subset N] [--kl-weight W] [--runs-dir DIR] [--cold]
+        [--no-labels]
 
 First vae.jobs.prepare, what the training page calls while no job runs (a train.py started
 ahead, TensorFlow imported, waiting: vae.standby), and a wait until it is warm; with --cold
@@ -62,6 +63,7 @@ def main() -> None:
     p.add_argument("--timeout", type=float, default=1200, help="cancel the job after this many seconds")
     p.add_argument("--runs-dir", help="the runs/ folder (default: a new empty one); see above")
     p.add_argument("--cold", action="store_true", help="no train.py waiting ahead: it starts at the click")
+    p.add_argument("--no-labels", action="store_true", help="the Train page's labels turned off: a plain VAE")
     args = p.parse_args()
 
     runs_dir = Path(args.runs_dir or tempfile.mkdtemp(prefix="bench-retrain-"))
@@ -87,7 +89,7 @@ def main() -> None:
     print(f"  {'wall s':>6}  {'CPU s':>6}")
 
     t0 = time.perf_counter()
-    job = jobs.start(runs_dir, args.kl_weight, args.epochs, args.subset)
+    job = jobs.start(runs_dir, args.kl_weight, args.epochs, args.subset, labels=not args.no_labels)
     before = cpu_seconds(job.pid)  # a waiting train.py's warm-up, spent before the click
     marks: dict[str, tuple[float, float]] = {}  # event -> (wall seconds since the click, train.py's CPU seconds since)
     cpu = 0.0  # train.py's CPU seconds since the click, last reading
