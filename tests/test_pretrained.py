@@ -1,8 +1,9 @@
 """pretrained/: what the shipped runs promise a lecturer and a student (pretrained/README.md).
 
-The three runs differ in kl_weight alone, so the compare view shows its effect; each replays every
-epoch; they fit the repository's budget; and the default places digits the model never saw
-(printed in the installed fonts, pen-drawn) among the test codes of their own digit.
+The three KL runs differ in kl_weight alone, so the compare view shows its effect, and the unlabelled run
+differs from the default in its labels alone; each replays every epoch; they fit the repository's
+budget; and the default places digits the model never saw (printed in the installed fonts, pen-drawn)
+among the test codes of their own digit.
 """
 
 from __future__ import annotations
@@ -17,23 +18,33 @@ from vae.config import KL_PRESETS
 from vae.limits import RETRAIN_LABEL_WEIGHT
 
 PRETRAINED = ROOT / "pretrained"
-RUNS = ("elbo-kl1", "seed-kl0.0784", "beta-kl4")
+KL_RUNS = ("elbo-kl1", "seed-kl0.0784", "beta-kl4")
+UNLABELLED = "unlabelled-kl1"  # the default's recipe without the label head: what a VAE finds alone
 BUDGET_BYTES = 25 * 1024 * 1024  # the issue's limit on pretrained/ as a whole
 FOREIGN_TARGET = 0.75  # the 15-NN vote each foreign set must reach on the default run
 
 
 @pytest.fixture(scope="module")
 def runs() -> dict[str, io.Run]:
-    return {name: io.load_run(PRETRAINED / name, with_model=False) for name in RUNS}
+    return {name: io.load_run(PRETRAINED / name, with_model=False) for name in (*KL_RUNS, UNLABELLED)}
 
 
 def test_the_three_runs_differ_in_kl_weight_alone(runs):
-    configs = {name: dataclasses.asdict(run.config) for name, run in runs.items()}
+    configs = {name: dataclasses.asdict(runs[name].config) for name in KL_RUNS}
     assert sorted(c["kl_weight"] for c in configs.values()) == sorted(KL_PRESETS.values())
     recipes = [{k: v for k, v in c.items() if k != "kl_weight"} for c in configs.values()]
     assert all(recipe == recipes[0] for recipe in recipes), recipes
-    assert {len(run.history) for run in runs.values()} == {recipes[0]["epochs"]}
+    assert {len(runs[name].history) for name in KL_RUNS} == {recipes[0]["epochs"]}
     assert recipes[0]["label_weight"] == RETRAIN_LABEL_WEIGHT  # an app retrain with labels trains as these did
+
+
+def test_the_unlabelled_run_is_the_default_without_its_labels(runs):
+    default, unlabelled = (dataclasses.asdict(runs[name].config) for name in ("elbo-kl1", UNLABELLED))
+    assert default["label_weight"] > 0 and unlabelled["label_weight"] == 0
+    assert {k: v for k, v in default.items() if k != "label_weight"} == {
+        k: v for k, v in unlabelled.items() if k != "label_weight"
+    }
+    assert len(runs[UNLABELLED].history) == len(runs["elbo-kl1"].history)
 
 
 def test_each_run_replays_every_epoch(runs):

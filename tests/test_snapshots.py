@@ -46,6 +46,20 @@ def test_one_entry_per_committed_epoch_an_uncommitted_one_left_out(run_dir):
     np.testing.assert_array_equal(entries[0]["labels"], np.arange(40) % 10)
 
 
+def test_codes_are_kept_to_float16_and_read_as_float32_as_older_float32_files_are(run_dir):
+    codes = np.random.default_rng(0).normal(0, 2, (40, 2))
+    snapshots.write_snapshot(run_dir, 1, codes, codes / 2, np.arange(40) % 10, np.arange(40))
+    with np.load(snapshots.snapshot_path(run_dir, 1)) as npz:
+        assert npz["mean"].dtype == np.float16  # half the bytes: fifty a run fit pretrained/'s budget
+    older = snapshots.snapshot_path(run_dir, 2)  # as train.py wrote them before: float32
+    io.atomic_save_npz(older, mean=codes.astype(np.float32), log_var=codes.astype(np.float32),
+                       labels=np.zeros(40, np.uint8), index=np.arange(40, dtype=np.int32))  # fmt: skip
+    first, second = io.load_run(run_dir, with_model=False).epoch_latents
+    assert first["mean"].dtype == second["mean"].dtype == np.float32
+    np.testing.assert_allclose(first["mean"], codes, rtol=1e-3)  # float16: 11 significant bits
+    np.testing.assert_array_equal(second["mean"], codes.astype(np.float32))
+
+
 def test_a_run_without_snapshots_has_an_empty_list(run_dir):
     assert io.load_run(run_dir, with_model=False).epoch_latents == []
 

@@ -38,7 +38,8 @@ def test_a_run_writes_every_artifact_and_learns(tiny_run):
     np.testing.assert_array_equal(first["index"], second["index"])
     np.testing.assert_array_equal(first["labels"], run.latents["labels"][first["index"]])
     # the last snapshot is the finished model's codes of those digits; the first an earlier model's
-    np.testing.assert_allclose(second["mean"], run.latents["mean"][second["index"]], atol=1e-5)
+    # the last snapshot is the final codes, to float16's precision (vae.snapshots)
+    np.testing.assert_allclose(second["mean"], run.latents["mean"][second["index"]], rtol=1e-3, atol=1e-4)
     assert np.abs(first["mean"] - second["mean"]).max() > 0.01
     assert json.loads((tiny_run / "metrics.json").read_text())["test"]["neg_elbo"] > 0
     assert not list(tiny_run.glob(".*tmp*"))  # no temp files left behind

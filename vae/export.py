@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from vae.io import atomic_save_model, atomic_write_json, load_run
-from vae.snapshots import snapshot_path
+from vae.snapshots import snapshot_path, write_snapshot
 
 
 def export_run(src: str | Path, dest: str | Path) -> Path:
@@ -22,9 +22,9 @@ def export_run(src: str | Path, dest: str | Path) -> Path:
     for name in ("config.json", "latents.npz", "metrics.json"):
         if (run.run_dir / name).exists():
             shutil.copyfile(run.run_dir / name, dest / name)
-    for snapshot in run.epoch_latents:  # the replay of its training
+    for snapshot in run.epoch_latents:  # the replay of its training, rewritten in the current format
         snapshot_path(dest, snapshot["epoch"]).parent.mkdir(exist_ok=True)
-        shutil.copyfile(snapshot_path(run.run_dir, snapshot["epoch"]), snapshot_path(dest, snapshot["epoch"]))
+        write_snapshot(dest, **snapshot)
     if run.samples:  # the last sheet only: the picture of the trained model
         (dest / "samples").mkdir(exist_ok=True)
         shutil.copyfile(run.samples[-1], dest / "samples" / run.samples[-1].name)

@@ -1,7 +1,11 @@
 """Per-epoch latent snapshots: where a fixed set of test digits sits after every epoch, to replay training.
 
-    RUN_DIR/latents/epoch_NNN.npz   mean, log_var (N, latent_dim) float32; labels (N,) uint8;
+    RUN_DIR/latents/epoch_NNN.npz   mean, log_var (N, latent_dim) float16; labels (N,) uint8;
                                     index (N,): each code's row in the test set
+
+float16 because the codes are only drawn (a replay frame's dots: 0.002 apart at |z| < 4, well
+under a pixel) and fifty of them per run must fit pretrained/'s budget; readers get float32, and
+snapshots written as float32 before read the same way.
 
 The set is the same every epoch, for every run on the same test set: PER_CLASS images of each
 class, evenly spaced through that class's images in test-set order (deterministic, no random
@@ -47,8 +51,8 @@ def write_snapshot(
     """One epoch's snapshot, written atomically (a reader never sees half a file)."""
     io.atomic_save_npz(
         snapshot_path(run_dir, epoch),
-        mean=np.asarray(mean, np.float32),
-        log_var=np.asarray(log_var, np.float32),
+        mean=np.asarray(mean, np.float16),
+        log_var=np.asarray(log_var, np.float16),
         labels=np.asarray(labels, np.uint8),
         index=np.asarray(index, np.int32),
     )
@@ -58,6 +62,7 @@ def read_snapshot(path: Path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as npz:
             snapshot = {key: npz[key] for key in KEYS}
+        snapshot["mean"], snapshot["log_var"] = (snapshot[k].astype(np.float32) for k in ("mean", "log_var"))
     except Exception as err:  # zip, key or value errors all mean the file is unusable
         raise io.RunError(
             "snapshots.unreadable", "{file} is unreadable ({error})", file=f"{SNAPSHOT_DIR}/{path.name}", error=str(err)
