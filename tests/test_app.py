@@ -174,6 +174,8 @@ def test_compare_view_shows_the_runs_side_by_side_on_shared_axes(app_roots):
     assert sorted(at.multiselect(key="compare_runs").value) == ["runs/a", "runs/b", "runs/c"]  # three fit
     assert [c for image in at.image for c in image.captions].count("15 x 15 latent grid") == 3
     assert at.query_params["run"] == "runs/a"  # the run survives the page switch
+    # the retrain's recipe as vae.limits has it, labels included, and the toggle on as the shipped runs train
+    assert any("label head weighs 50" in c.value for c in at.caption) and at.toggle(key="labels").value
 
 
 def test_a_digit_from_the_pad_is_encoded_and_can_move_the_sliders(app_roots):

@@ -11,7 +11,7 @@ import streamlit as st
 
 from vae import catalog, jobs
 from vae.config import KL_PRESETS
-from vae.limits import FULL_DATA_RETRAIN, QUICK_RETRAIN, RETRAIN_DEFAULT_EPOCHS, RETRAIN_EPOCHS
+from vae.limits import FULL_DATA_RETRAIN, QUICK_RETRAIN, RETRAIN_DEFAULT_EPOCHS, RETRAIN_EPOCHS, RETRAIN_LABEL_WEIGHT
 from vae.messages import Message
 from vae.ui import figures, loaders, present, replay, sidebar
 from vae.ui import presenter as presenter_ui
@@ -57,6 +57,7 @@ def training_panel() -> None:
         present.caption(t("train.caption"))
         recipes = {"batch": FULL_DATA_RETRAIN.batch_size, "lr": FULL_DATA_RETRAIN.lr}
         recipes |= {"quick_batch": QUICK_RETRAIN.batch_size, "quick_lr": QUICK_RETRAIN.lr}
+        recipes |= {"label_weight": RETRAIN_LABEL_WEIGHT}
         st.caption(t("train.recipe", **recipes) + last_retrain_time(runs_dir))
         job = jobs.current(runs_dir)
         (job_live if job is not None and job.running else job_idle)(runs_dir)
