@@ -99,9 +99,10 @@ def test_bad_flags_are_refused_before_any_work(tmp_path):
     result = run_train("--out", str(tmp_path / "x"), "--epochs", "0")
     assert result.returncode == 2 and "--epochs" in result.stderr
     assert not (tmp_path / "x").exists()
-    result = run_train("--out", str(tmp_path / "y"), "--label-weight", "-1")  # VAEConfig's own checks
-    assert result.returncode == 2 and "label_weight >= 0" in result.stderr and "Traceback" not in result.stderr
-    assert not (tmp_path / "y").exists()
+    for flag, value, said in (("--label-weight", "-1", "label_weight >= 0"), ("--kl-weight", "nan", "finite")):
+        result = run_train("--out", str(tmp_path / "y"), flag, value)  # VAEConfig's own checks
+        assert result.returncode == 2 and said in result.stderr and "Traceback" not in result.stderr
+        assert not (tmp_path / "y").exists()
 
 
 def test_a_second_trainer_on_the_same_run_dir_is_refused(tmp_path):

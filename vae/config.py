@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 IMAGE_SIZE = 28  # MNIST and Fashion-MNIST: 28 x 28 grey pixels, flattened to 784
@@ -42,6 +43,9 @@ class VAEConfig:
         self.hidden = tuple(int(h) for h in self.hidden)
         if self.latent_dim < 1 or not self.hidden or min(self.hidden) < 1:
             raise ValueError(f"latent_dim and hidden sizes must be positive: {self}")
+        weights = (self.kl_weight, self.lr, self.label_weight, self.code_consistency)
+        if not all(math.isfinite(w) for w in weights):  # NaN passes every comparison below
+            raise ValueError(f"kl_weight, lr, label_weight and code_consistency must be finite numbers: {self}")
         if self.kl_weight < 0 or self.batch_size < 1 or self.lr <= 0 or self.epochs < 0:
             raise ValueError(f"kl_weight >= 0, batch_size >= 1, lr > 0, epochs >= 0 required: {self}")
         if self.kl_warmup_epochs < 0 or self.lr_schedule not in LR_SCHEDULES:
