@@ -34,7 +34,7 @@ BATCH = 1000  # images per likelihood matrix (BATCH x grid nodes, float64)
 
 def posterior_codes(model: NumpyVAE, images: np.ndarray, grid: int) -> tuple[np.ndarray, np.ndarray]:
     """(N, 784) images -> the posterior means and modes of their codes, by the midpoint rule on a grid x grid
-    lattice, with the bound panel's own likelihood and prior (vae.bound)."""
+    lattice, with the bound panel's own likelihood and prior (vae.densities)."""
     axis = np.linspace(-EXTENT, EXTENT, grid)
     nodes = np.stack(np.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2).astype(np.float32)
     at, log_prior = densities.decoded(model, nodes), densities.log_prior(nodes)

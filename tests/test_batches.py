@@ -17,10 +17,10 @@ def test_dataset_shuffles_batches_and_binarizes():
     assert binary[0].mean() == 0.0 and binary[-1].mean() == 1.0  # p=0 and p=1 pixels are certain
 
 
-def test_labels_travel_with_their_images_through_shuffle_binarize_and_distortion():
+def test_labels_travel_with_their_images_through_shuffle_and_distortion():
     x = np.tile(np.linspace(0, 1, 10, dtype=np.float32)[:, None], (1, 784))
     labels = np.arange(10) * 3
-    for options in ({}, {"augment": True}, {"binarize": False, "augment": False}):
+    for options in ({}, {"augment": True}):
         batch_list = list(batches.make_dataset(x, 4, seed=2, labels=labels, **options))
         for inputs, clean, got in batch_list:
             rows = np.rint(clean.numpy()[:, 0] * 9).astype(int)  # which row of x each clean image is

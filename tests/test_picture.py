@@ -26,7 +26,7 @@ console.log(JSON.stringify({
   filled: templates.map(([template, values]) => fill(template, values)),
 }));
 """
-# Placeholder values as the page passes them: a file of 5.6 MB against the limit, a photo's size, a failure.
+# Placeholder values as the page passes them: a file's size against the limit, a photo's size, a failure.
 VALUES = {"mb": 5.6123, "limit": 5.24288, "width": 4032, "height": 3024, "kind": "PNG: EncodingError", "mode": "I;16"}
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from vae.inference import NumpyVAE, relu_stack
 
-MAX_DECODED = 8192  # latent points decoded at once (x 784 float32 logits = 26 MB): bounds a request's memory
+MAX_DECODED = 8192  # latent points decoded at once: their 784 logits each bound a request's memory
 LOG_2PI = math.log(2.0 * math.pi)
 
 

@@ -112,9 +112,9 @@ def warm_up(batch_sizes: tuple[int, ...], config: VAEConfig | None = None, data_
     model = new_model(config)
     start = [variable.numpy().copy() for variable in model.variables]
     x = np.zeros((max(*batch_sizes, TEST_BATCH), N_PIXELS), np.float32)
-    labels = np.zeros(len(x), np.int32) if config.label_weight > 0 else None
     for n in batch_sizes:
-        train = batches.make_dataset(x[:n], n, shuffle=False, labels=None if labels is None else labels[:n])
+        labels = np.zeros(n, np.int32) if config.label_weight > 0 else None
+        train = batches.make_dataset(x[:n], n, shuffle=False, labels=labels)
         model.fit(train, epochs=1, verbose=0, shuffle=False)
     model.evaluate(batches.make_dataset(x[:TEST_BATCH], TEST_BATCH, shuffle=False), verbose=0)
     model.encode(x[:2])

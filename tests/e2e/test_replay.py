@@ -47,7 +47,7 @@ def test_play_replays_the_epochs_of_a_trained_run(browser, app_url, app_runs_dir
 
 
 def test_pause_stops_the_replay_where_it_is(browser, app_url, app_runs_dir):
-    run_dir = make_run(app_runs_dir / "long", epochs=12)  # twelve epochs: 7 s of Play, time to pause
+    run_dir = make_run(app_runs_dir / "long", epochs=12)  # twelve frames of replay.FRAME_SECONDS: time to pause
     rng = np.random.default_rng(0)
     for epoch in range(1, 13):
         codes = rng.normal(size=(200, 2))

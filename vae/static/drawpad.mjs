@@ -22,8 +22,9 @@ import { labelPad, padView } from "./drawpad_view.mjs";
 
 const IMAGE_SIZE = 28;
 const VIEW_SIZE = 100; // the 28x28 and the reconstruction: beside a 280 px pad and plane in 704 px (a centred page)
-// Soon, when the page has nothing else to do (a background tab may never be idle: at most 2 s later).
-const whenIdle = (task) => (globalThis.requestIdleCallback ? requestIdleCallback(task, { timeout: 2000 }) : setTimeout(task, 0));
+// Soon, when the page has nothing else to do; a background tab may never be idle, hence the deadline.
+const IDLE_DEADLINE_MS = 2000;
+const whenIdle = (task) => (globalThis.requestIdleCallback ? requestIdleCallback(task, { timeout: IDLE_DEADLINE_MS }) : setTimeout(task, 0));
 
 // Frames drawn in this page, read by benchmarks/stroke_latency.py (the page's own clock). Per frame:
 // latencyMs from the first pointer event handled since the last frame to all three views redrawn;

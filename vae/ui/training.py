@@ -48,7 +48,7 @@ def training_panel() -> None:
         if st.button(t("train.start"), type="primary", key="train", disabled=not presenter_ui.can_act()):
             try:
                 if presenter_ui.allowed():  # asked at the action too, as every presenter action is (vae.ui.presenter)
-                    jobs.start(runs_dir, kl_weight, epochs, subset or None, labels=bool(labels))
+                    jobs.start(runs_dir, kl_weight, epochs, subset or None, labels=labels)
             except jobs.JobError as err:
                 st.warning(message(err))
         presenter_ui.locked_note()
